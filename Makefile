@@ -1,0 +1,38 @@
+# Thin wrappers around the go tool; see README.md.
+GO ?= go
+BIN := pay-up-to
+export CGO_ENABLED := 0
+GOFLAGS_BUILD := -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+
+.PHONY: build test integration bench fuzz demo golden check
+
+build:
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) .
+
+test:
+	$(GO) test ./...
+
+integration: build
+	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./integration/
+
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem ./amount/ ./jsonrpc/ ./hooks/
+	$(GO) run ./integration/loadgen -bin ./$(BIN)
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParseMSat$$' -fuzztime=$(FUZZTIME) ./amount/
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./amount/
+	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./jsonrpc/
+	$(GO) test -run='^$$' -fuzz='^FuzzPlugin$$' -fuzztime=$(FUZZTIME) ./hooks/
+
+demo: build
+	$(GO) run ./integration/demo -bin ./$(BIN) hooks/testdata/session-v26.06.in
+
+golden:
+	$(GO) test ./hooks/ -run TestGolden -update
+
+check:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l . | grep -v testdata)" || { gofmt -l . | grep -v testdata; exit 1; }
+	$(GO) test ./...

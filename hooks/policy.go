@@ -1,0 +1,242 @@
+package hooks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// Error codes of refusals. CLN's own codes stop below 2100.
+const (
+	CodeOverLimit  = 2100 // the payment is above the limit
+	CodeUnverified = 2101 // pay-up-to cannot tell what the payment spends
+)
+
+// spend describes a command that spends: its positional parameter names,
+// and which of them hold the invoice, the amount and the destination.
+// Keyword aliases CLN accepts (pay's "invstring" since v26.06, the old
+// "msatoshi") are listed too.
+type spend struct {
+	positional []string
+	invoice    []string
+	amount     []string
+	dest       []string
+	// record: the amount of an amountless invoice is remembered for the
+	// preapproveinvoice call this command makes later.
+	record bool
+	// backstop: the command reaches preapproveinvoice later, which decides.
+	backstop bool
+}
+
+// spends lists every command that spends over Lightning. preapproveinvoice
+// and preapprovekeysend are asked by pay, xpay, keysend, xkeysend and
+// sendamount before sending anything; they are where `pay` is refused,
+// because xpay rewrites `pay` and a refusal of the original is then
+// ignored (or, from a hook ordered before xpay, crashes lightningd).
+var spends = map[string]spend{
+	"pay":               {positional: []string{"bolt11", "amount_msat"}, invoice: []string{"bolt11", "invstring"}, amount: []string{"amount_msat", "msatoshi"}, record: true, backstop: true},
+	"xpay":              {positional: []string{"invstring", "amount_msat"}, invoice: []string{"invstring"}, amount: []string{"amount_msat"}, record: true},
+	"renepay":           {positional: []string{"invstring", "amount_msat"}, invoice: []string{"invstring"}, amount: []string{"amount_msat"}},
+	"sendamount":        {positional: []string{"invstring", "amount_msat"}, invoice: []string{"invstring"}, amount: []string{"amount_msat"}, record: true},
+	"keysend":           {positional: []string{"destination", "amount_msat"}, dest: []string{"destination"}, amount: []string{"amount_msat", "msatoshi"}},
+	"xkeysend":          {positional: []string{"destination", "amount_msat"}, dest: []string{"destination"}, amount: []string{"amount_msat"}},
+	"preapproveinvoice": {positional: []string{"bolt11"}, invoice: []string{"bolt11", "invstring"}},
+	"preapprovekeysend": {positional: []string{"destination", "payment_hash", "amount_msat"}, dest: []string{"destination"}, amount: []string{"amount_msat"}},
+}
+
+// Filters lists the commands the hook must see (CLN v25.12+ sends no others).
+func Filters() []string {
+	return []string{"pay", "xpay", "renepay", "sendamount", "keysend", "xkeysend", "preapproveinvoice", "preapprovekeysend"}
+}
+
+// args collects named parameters from positional or keyword params. Every
+// occurrence of a duplicated key is kept: lightningd rejects duplicates but
+// xpay's pay redirect reads the last one, so the policy checks them all.
+func args(params jsonrpc.Value, positional []string) (map[string][]jsonrpc.Value, error) {
+	out := map[string][]jsonrpc.Value{}
+	var err error
+	switch params.Kind() {
+	case '[':
+		i := 0
+		err = params.Elements(func(v jsonrpc.Value) bool {
+			if i < len(positional) && !v.IsNull() {
+				out[positional[i]] = append(out[positional[i]], v)
+			}
+			i++
+			return true
+		})
+	case '{':
+		err = params.Members(func(k string, v jsonrpc.Value) bool {
+			if !v.IsNull() {
+				out[k] = append(out[k], v)
+			}
+			return true
+		})
+	case 0, 'n':
+	default:
+		err = jsonrpc.ErrBadJSON
+	}
+	return out, err
+}
+
+func pick(a map[string][]jsonrpc.Value, names []string) []jsonrpc.Value {
+	var vs []jsonrpc.Value
+	for _, n := range names {
+		vs = append(vs, a[n]...)
+	}
+	return vs
+}
+
+// msat reads an amount as param_msat does: a JSON number, or a string in
+// CLN's amount syntax.
+func msat(v jsonrpc.Value) (amount.MSat, error) {
+	s := string(v)
+	if v.Kind() == '"' {
+		var err error
+		if s, err = v.String(); err != nil {
+			return 0, err
+		}
+	}
+	return amount.ParseMSat(strings.TrimSpace(s))
+}
+
+// decide returns nil to let a command run, or the error that refuses it.
+// id is the command's own JSON-RPC id, which prefixes the ids of the calls
+// it makes (e.g. "cli:pay#7" → "cli:pay#7/cln:xpay-as-pay#8/…").
+func (g *Guard) decide(method, id string, params jsonrpc.Value) *jsonrpc.Error {
+	sp, ok := spends[method]
+	if !ok {
+		return nil
+	}
+	err := g.judge(method, id, sp, params)
+	if sp.backstop {
+		return nil // judged (and remembered) here, refused at preapproveinvoice
+	}
+	return err
+}
+
+func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *jsonrpc.Error {
+	limit, ok := g.Limit()
+	if !ok {
+		return unverified(method, "no limit is configured yet", nil)
+	}
+	a, err := args(params, sp.positional)
+	if err != nil {
+		return unverified(method, "cannot read the parameters", nil)
+	}
+
+	var spent amount.MSat
+	var amounts []amount.MSat
+	for _, v := range pick(a, sp.amount) {
+		m, err := msat(v)
+		if err != nil {
+			return unverified(method, fmt.Sprintf("cannot read amount %.40s: %v", v, err), nil)
+		}
+		amounts = append(amounts, m)
+		spent = max(spent, m)
+	}
+
+	if sp.invoice == nil { // keysend: the amount is the payment
+		if amounts == nil {
+			return nil // amount_msat is required: lightningd refuses
+		}
+		dest := ""
+		if ds := pick(a, sp.dest); len(ds) > 0 {
+			dest, _ = ds[0].String()
+		}
+		if spent > limit {
+			return overLimit(method, "keysend amount", spent, limit, "destination", dest)
+		}
+		return nil
+	}
+
+	invs := pick(a, sp.invoice)
+	if invs == nil {
+		return nil // the invoice is required: lightningd refuses
+	}
+	for _, v := range invs {
+		s, err := v.String()
+		if err != nil {
+			return unverified(method, "the invoice is not a string", nil)
+		}
+		if err := g.check(method, id, sp, s, amounts, spent, limit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check decides one invoice string paid with the given amount parameters.
+func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MSat, spent, limit amount.MSat) *jsonrpc.Error {
+	inv, err := amount.Decode(s)
+	if err != nil {
+		if strings.Contains(s, "@") && method != "preapproveinvoice" {
+			// A BIP353 name: xpay fetches an invoice for it, which then
+			// reaches preapproveinvoice with its exact amount.
+			if spent > limit {
+				return overLimit(method, "payment amount", spent, limit, "invstring", s)
+			}
+			return nil
+		}
+		return unverified(method, fmt.Sprintf("cannot read the invoice: %v", err), map[string]any{"bolt11": s})
+	}
+	key := "bolt11"
+	if inv.Kind == amount.Bolt12Offer {
+		key = "offer"
+		if inv.Currency != "" {
+			return unverified(method, fmt.Sprintf("the offer's amount is in %s, which cannot be priced in bitcoin", inv.Currency), map[string]any{key: s})
+		}
+	}
+	switch {
+	case inv.HasAmount:
+		spent = max(spent, inv.Amount)
+	case amounts != nil:
+		if sp.record {
+			g.intents.add(id, amount.Canonical(s), spent)
+		}
+	case method == "preapproveinvoice":
+		m, ok := g.intents.lookup(id, amount.Canonical(s))
+		if !ok {
+			return unverified(method, "the invoice has no amount and no paying command gave one", map[string]any{key: s})
+		}
+		spent = m
+	default:
+		return nil // an amountless invoice needs amount_msat: lightningd refuses
+	}
+	if spent > limit {
+		what := "invoice amount"
+		if !inv.HasAmount {
+			what = "payment amount"
+		}
+		return overLimit(method, what, spent, limit, key, s)
+	}
+	return nil
+}
+
+func overLimit(method, what string, spent, limit amount.MSat, key, subject string) *jsonrpc.Error {
+	field := "invoice_too_high"
+	if key == "destination" {
+		field = "amount_too_high"
+	}
+	return &jsonrpc.Error{
+		Code:    CodeOverLimit,
+		Message: fmt.Sprintf("pay-up-to: %s %s is above the limit %s", what, spent.BTC(), limit.BTC()),
+		Data: map[string]any{
+			field:          spent.BTC(),
+			"maximum_is":   limit.BTC(),
+			key:            subject,
+			"amount_msat":  uint64(spent),
+			"maximum_msat": uint64(limit),
+		},
+	}
+}
+
+func unverified(method, why string, data map[string]any) *jsonrpc.Error {
+	return &jsonrpc.Error{
+		Code:    CodeUnverified,
+		Message: fmt.Sprintf("pay-up-to: refusing %s: %s", method, why),
+		Data:    data,
+	}
+}

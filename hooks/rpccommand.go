@@ -1,0 +1,166 @@
+// Package hooks holds pay-up-to's rpc_command hook: it reads each command
+// lightningd forwards and refuses the payments above the limit. The policy
+// itself is in policy.go.
+package hooks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// continueAnswer lets the command run, untouched.
+var continueAnswer = json.RawMessage(`{"result":"continue"}`)
+
+// Guard is the rpc_command hook handler. Its zero value refuses every
+// payment until a limit is set.
+type Guard struct {
+	limit    atomic.Uint64
+	limitSet atomic.Bool
+	intents  intents
+}
+
+// Limit returns the limit, and false while none is set.
+func (g *Guard) Limit() (amount.MSat, bool) {
+	return amount.MSat(g.limit.Load()), g.limitSet.Load()
+}
+
+// CheckLimit validates a limit in CLN's amount syntax.
+func (g *Guard) CheckLimit(s string) error {
+	_, err := amount.ParseMSat(s)
+	return err
+}
+
+// SetLimit parses and applies a limit; on error the old limit stays.
+func (g *Guard) SetLimit(s string) error {
+	m, err := amount.ParseMSat(s)
+	if err != nil {
+		return err
+	}
+	g.limit.Store(uint64(m))
+	g.limitSet.Store(true)
+	return nil
+}
+
+// ServeRPC answers one rpc_command hook call: continue, or return.error.
+func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
+	cmd, _ := params.Member("rpc_command")
+	method, id, cparams, err := command(cmd)
+	if _, spends := spends[method]; !spends && method != "" {
+		return continueAnswer, nil
+	}
+	if err != nil {
+		return refuse(unverified("a command", "cannot read the command: "+err.Error(), nil)), nil
+	}
+	if e := g.decide(method, id, cparams); e != nil {
+		return refuse(e), nil
+	}
+	return continueAnswer, nil
+}
+
+// Fallback answers when ServeRPC panicked or the request was too large to
+// read: a command that may spend is refused, any other continues.
+func (g *Guard) Fallback(params jsonrpc.Value, cause error) any {
+	cmd, _ := params.Member("rpc_command")
+	method, _, _, _ := command(cmd)
+	if _, spends := spends[method]; !spends && method != "" {
+		return continueAnswer
+	}
+	why := "internal error (" + cause.Error() + ")"
+	if errors.Is(cause, jsonrpc.ErrTruncated) {
+		why = "the request is too large to check"
+	}
+	if method == "" {
+		method = "a command"
+	}
+	return refuse(unverified(method, why, nil))
+}
+
+// command reads the first method, id and params of the forwarded request,
+// as lightningd acts on the first of duplicated members.
+func command(cmd jsonrpc.Value) (method, id string, params jsonrpc.Value, err error) {
+	var seenM, seenI, seenP bool
+	err = cmd.Members(func(k string, v jsonrpc.Value) bool {
+		switch {
+		case k == "method" && !seenM:
+			method, _ = v.String()
+			seenM = true
+		case k == "id" && !seenI:
+			// lightningd strips the quotes of a string id to prefix the
+			// ids of nested calls; other ids are used raw.
+			if id, _ = v.String(); v.Kind() != '"' {
+				id = strings.TrimSpace(string(v))
+			}
+			seenI = true
+		case k == "params" && !seenP:
+			params, seenP = v, true
+		}
+		return true
+	})
+	if err == nil && method == "" {
+		err = fmt.Errorf("no method")
+	}
+	return method, id, params, err
+}
+
+type refusal struct {
+	Return struct {
+		Error *jsonrpc.Error `json:"error"`
+	} `json:"return"`
+}
+
+func refuse(e *jsonrpc.Error) refusal {
+	var r refusal
+	r.Return.Error = e
+	return r
+}
+
+// intents remembers the amounts given with amountless invoices, so the
+// preapproveinvoice call that follows (which carries only the invoice) can
+// be priced. It holds the last len(ring) entries.
+type intents struct {
+	mu   sync.Mutex // protects ring and next
+	ring [1024]intent
+	next int
+}
+
+type intent struct {
+	id, invoice string
+	amount      amount.MSat
+}
+
+func (t *intents) add(id, invoice string, m amount.MSat) {
+	t.mu.Lock()
+	t.ring[t.next%len(t.ring)] = intent{id, invoice, m}
+	t.next++
+	t.mu.Unlock()
+}
+
+// lookup prices invoice for the call id: the largest amount a command
+// whose id prefixes id gave with it; failing that, the largest amount any
+// recent command gave with it.
+func (t *intents) lookup(id, invoice string) (amount.MSat, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var own, any amount.MSat
+	var haveOwn, haveAny bool
+	for _, e := range t.ring {
+		if e.invoice != invoice || invoice == "" {
+			continue
+		}
+		any, haveAny = max(any, e.amount), true
+		if e.id != "" && strings.HasPrefix(id, e.id+"/") {
+			own, haveOwn = max(own, e.amount), true
+		}
+	}
+	if haveOwn {
+		return own, true
+	}
+	return any, haveAny
+}

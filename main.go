@@ -1,0 +1,66 @@
+// Pay-up-to is a Core Lightning plugin that refuses payments above a limit.
+//
+// Build it with make, then start it on a running node:
+//
+//	lightning-cli -k plugin subcommand=start plugin=$PWD/pay-up-to limit=0.001btc
+//
+// or load it from the config file, where important-plugin makes lightningd
+// stop rather than run without the guard:
+//
+//	important-plugin=/path/to/pay-up-to
+//	limit=0.001btc
+//
+// The limit takes CLN's amount syntax (0.001btc, 100000sat, 100000000msat,
+// or a bare number of msat) and can be changed with
+// `lightning-cli setconfig limit 50000sat`. A payment of an invoice, offer
+// or keysend above the limit fails with a JSON-RPC error whose data holds
+// invoice_too_high (or amount_too_high), maximum_is and the invoice; every
+// other command runs untouched. See README.md for what is guarded.
+package main
+
+import (
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/payupto/pay-up-to/hooks"
+	"github.com/payupto/pay-up-to/jsonrpc"
+	"github.com/payupto/pay-up-to/manifest"
+)
+
+func main() {
+	log.SetPrefix("pay-up-to: ")
+	log.SetFlags(0)
+
+	// lightningd stops plugins with SIGTERM: leave cleanly.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() { <-sig; os.Exit(0) }()
+
+	srv := newPlugin(os.Stdout)
+	if err := srv.Serve(os.Stdin); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// newPlugin wires the guard into a server writing to w.
+func newPlugin(w io.Writer) *jsonrpc.Server {
+	guard := new(hooks.Guard)
+	srv := jsonrpc.NewServer(w, 0)
+	p := manifest.Plugin{
+		Options: []manifest.Option{{
+			Name:        "limit",
+			Description: "Refuse payments above this amount (e.g. 0.001btc, 100000sat, 100000000msat)",
+			Dynamic:     true,
+			Required:    true,
+			Check:       guard.CheckLimit,
+			Set:         guard.SetLimit,
+		}},
+		Hooks: []manifest.Hook{{Name: "rpc_command", Filters: hooks.Filters(), After: []string{"cln-xpay"}}},
+	}
+	p.Register(srv)
+	srv.Handle("rpc_command", guard)
+	return srv
+}

@@ -1,0 +1,153 @@
+// Package manifest answers lightningd's plugin handshake: getmanifest
+// (options, hooks), init (option values, or a refusal to run), and the
+// setconfig/check calls that change a dynamic option at runtime.
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// Option is a plugin option. lightningd has no amount type, so options are
+// strings that Set parses.
+type Option struct {
+	Name        string
+	Description string
+	// Dynamic lets `setconfig` change the option at runtime (CLN v23.08+).
+	Dynamic bool
+	// Required options disable the plugin at init when missing.
+	Required bool
+	// Check validates a value; Set validates and applies it.
+	Check func(val string) error
+	Set   func(val string) error
+}
+
+// Hook registers a hook. Filters (CLN v25.12+; older versions ignore them)
+// limit which calls lightningd sends; Before and After order us against
+// other plugins by basename.
+type Hook struct {
+	Name    string   `json:"name"`
+	Filters []string `json:"filters,omitempty"`
+	Before  []string `json:"before,omitempty"`
+	After   []string `json:"after,omitempty"`
+}
+
+// Plugin is what the handshake declares.
+type Plugin struct {
+	Options []Option
+	Hooks   []Hook
+}
+
+type option struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Description string `json:"description"`
+	Dynamic     bool   `json:"dynamic,omitempty"`
+}
+
+type getmanifest struct {
+	Options       []option `json:"options"`
+	RPCMethods    []any    `json:"rpcmethods"`
+	Hooks         []Hook   `json:"hooks"`
+	Subscriptions []string `json:"subscriptions"`
+	Dynamic       bool     `json:"dynamic"`
+	CanCheck      bool     `json:"cancheck"`
+}
+
+// Register installs the handshake methods on s.
+func (p *Plugin) Register(s *jsonrpc.Server) {
+	s.Handle("getmanifest", jsonrpc.HandlerFunc(p.getmanifest))
+	s.Handle("init", jsonrpc.HandlerFunc(func(params jsonrpc.Value) (any, error) {
+		return p.init(s, params)
+	}))
+	s.Handle("setconfig", jsonrpc.HandlerFunc(func(params jsonrpc.Value) (any, error) {
+		return p.setconfig(s, params, false)
+	}))
+	s.Handle("check", jsonrpc.HandlerFunc(func(params jsonrpc.Value) (any, error) {
+		return p.setconfig(s, params, true)
+	}))
+}
+
+func (p *Plugin) getmanifest(jsonrpc.Value) (any, error) {
+	m := getmanifest{RPCMethods: []any{}, Hooks: p.Hooks, Subscriptions: []string{}, Dynamic: true, CanCheck: true}
+	for _, o := range p.Options {
+		m.Options = append(m.Options, option{Name: o.Name, Type: "string", Description: o.Description, Dynamic: o.Dynamic})
+	}
+	if m.Hooks == nil {
+		m.Hooks = []Hook{}
+	}
+	return m, nil
+}
+
+// init applies option values. Any problem answers {"disable": reason}, so
+// `plugin start` fails loudly instead of leaving the node unguarded.
+func (p *Plugin) init(s *jsonrpc.Server, params jsonrpc.Value) (any, error) {
+	var in struct {
+		Options map[string]json.RawMessage `json:"options"`
+	}
+	if err := json.Unmarshal(params, &in); err != nil {
+		return disable(fmt.Sprintf("cannot read init params: %v", err)), nil
+	}
+	for _, o := range p.Options {
+		raw, ok := in.Options[o.Name]
+		if !ok || string(raw) == "null" {
+			if o.Required {
+				return disable(fmt.Sprintf("option %s is required (e.g. %s=0.001btc)", o.Name, o.Name)), nil
+			}
+			continue
+		}
+		var val string
+		if err := json.Unmarshal(raw, &val); err != nil {
+			return disable(fmt.Sprintf("option %s: want a string, got %s", o.Name, raw)), nil
+		}
+		if err := o.Set(val); err != nil {
+			return disable(fmt.Sprintf("option %s=%s: %v", o.Name, val, err)), nil
+		}
+		s.Log("info", "pay-up-to: %s=%s", o.Name, val)
+	}
+	return struct{}{}, nil
+}
+
+func disable(reason string) map[string]string {
+	return map[string]string{"disable": "pay-up-to: " + reason}
+}
+
+// setconfig applies (or with check only validates) a dynamic option.
+// A rejection is a JSON-RPC error: lightningd passes it to the caller and
+// keeps the old value.
+func (p *Plugin) setconfig(s *jsonrpc.Server, params jsonrpc.Value, check bool) (any, error) {
+	var in struct {
+		Command string           `json:"command_to_check"`
+		Config  string           `json:"config"`
+		Val     *json.RawMessage `json:"val"`
+	}
+	if err := json.Unmarshal(params, &in); err != nil {
+		return nil, fmt.Errorf("%w: pay-up-to: %v", jsonrpc.ErrInvalidParams, err)
+	}
+	if check && in.Command != "setconfig" {
+		return nil, fmt.Errorf("%w: pay-up-to: cannot check %q", jsonrpc.ErrInvalidParams, in.Command)
+	}
+	for _, o := range p.Options {
+		if o.Name != in.Config || !o.Dynamic {
+			continue
+		}
+		var val string
+		if in.Val == nil || json.Unmarshal(*in.Val, &val) != nil {
+			return nil, fmt.Errorf("%w: pay-up-to: %s needs a value", jsonrpc.ErrInvalidParams, o.Name)
+		}
+		apply := o.Set
+		if check {
+			apply = o.Check
+		}
+		if err := apply(val); err != nil {
+			return nil, fmt.Errorf("%w: pay-up-to: %s=%s: %v", jsonrpc.ErrInvalidParams, o.Name, val, err)
+		}
+		if !check {
+			s.Log("info", "pay-up-to: %s changed to %s", o.Name, val)
+		}
+		return struct{}{}, nil
+	}
+	return nil, fmt.Errorf("%w: pay-up-to: no dynamic option %q", jsonrpc.ErrInvalidParams, in.Config)
+}
