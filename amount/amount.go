@@ -4,7 +4,6 @@ package amount
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -23,6 +22,19 @@ var (
 	ErrRange  = errors.New("amount out of range")
 )
 
+// A ParseError records a failed ParseMSat.
+type ParseError struct {
+	Input  string
+	Reason string
+	Err    error // ErrSyntax or ErrRange
+}
+
+func (e *ParseError) Error() string {
+	return "amount: " + e.Reason + " in " + strconv.Quote(e.Input)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
 // ParseMSat parses CLN's amount syntax: a bare number of msat, or a number
 // followed by "msat", "sat", or "btc" (up to 11 decimals, exact). It is
 // stricter than CLN, which accepts any suffix that starts with a unit
@@ -39,17 +51,17 @@ func ParseMSat(s string) (MSat, error) {
 	}
 	whole, frac, dotted := strings.Cut(num, ".")
 	if dotted && scale != 11 {
-		return 0, fmt.Errorf("amount: decimals need a btc unit in %q: %w", s, ErrSyntax)
+		return 0, &ParseError{s, "decimals without a btc unit", ErrSyntax}
 	}
 	if !digits(whole) || (frac != "" && !digits(frac)) {
-		return 0, fmt.Errorf("amount: %q is not a number of msat, sat or btc: %w", s, ErrSyntax)
+		return 0, &ParseError{s, "not a number of msat, sat or btc", ErrSyntax}
 	}
 	if len(frac) > scale {
-		return 0, fmt.Errorf("amount: too many decimals in %q: %w", s, ErrSyntax)
+		return 0, &ParseError{s, "too many decimals", ErrSyntax}
 	}
 	w, err := strconv.ParseUint(whole, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("amount: %q overflows: %w", s, ErrRange)
+		return 0, &ParseError{s, "overflow", ErrRange}
 	}
 	var f uint64
 	if frac != "" {
@@ -58,7 +70,7 @@ func ParseMSat(s string) (MSat, error) {
 	}
 	m := pow10(scale)
 	if w > (^uint64(0)-f)/m {
-		return 0, fmt.Errorf("amount: %q overflows: %w", s, ErrRange)
+		return 0, &ParseError{s, "overflow", ErrRange}
 	}
 	return MSat(w*m + f), nil
 }

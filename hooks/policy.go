@@ -132,7 +132,7 @@ func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *jsonrp
 	for _, v := range pick(a, sp.amount) {
 		m, err := msat(v)
 		if err != nil {
-			return unverified(method, fmt.Sprintf("cannot read amount %.40s: %v", v, err), nil)
+			return unverified(method, fmt.Sprintf("cannot read the amount: %v", err), nil)
 		}
 		amounts = append(amounts, m)
 		spent = max(spent, m)
@@ -234,9 +234,9 @@ func overLimit(method, what string, spent, limit amount.MSat, key, subject strin
 }
 
 func unverified(method, why string, data map[string]any) *jsonrpc.Error {
-	return &jsonrpc.Error{
-		Code:    CodeUnverified,
-		Message: fmt.Sprintf("pay-up-to: refusing %s: %s", method, why),
-		Data:    data,
+	e := &jsonrpc.Error{Code: CodeUnverified, Message: fmt.Sprintf("pay-up-to: refusing %s: %s", method, why)}
+	if data != nil {
+		e.Data = data
 	}
+	return e
 }

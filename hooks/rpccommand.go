@@ -74,7 +74,7 @@ func (g *Guard) Fallback(params jsonrpc.Value, cause error) any {
 	}
 	why := "internal error (" + cause.Error() + ")"
 	if errors.Is(cause, jsonrpc.ErrTruncated) {
-		why = "the request is too large to check"
+		why = "the request is too large to check, or cut off"
 	}
 	if method == "" {
 		method = "a command"
@@ -142,25 +142,18 @@ func (t *intents) add(id, invoice string, m amount.MSat) {
 	t.mu.Unlock()
 }
 
-// lookup prices invoice for the call id: the largest amount a command
-// whose id prefixes id gave with it; failing that, the largest amount any
-// recent command gave with it.
+// lookup prices invoice for the call id: the largest amount that a command
+// whose id prefixes id gave with it. An unrelated command's amount is no
+// evidence, so there is no other fallback.
 func (t *intents) lookup(id, invoice string) (amount.MSat, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var own, any amount.MSat
-	var haveOwn, haveAny bool
+	var m amount.MSat
+	found := false
 	for _, e := range t.ring {
-		if e.invoice != invoice || invoice == "" {
-			continue
-		}
-		any, haveAny = max(any, e.amount), true
-		if e.id != "" && strings.HasPrefix(id, e.id+"/") {
-			own, haveOwn = max(own, e.amount), true
+		if e.invoice == invoice && e.id != "" && strings.HasPrefix(id, e.id+"/") {
+			m, found = max(m, e.amount), true
 		}
 	}
-	if haveOwn {
-		return own, true
-	}
-	return any, haveAny
+	return m, found
 }

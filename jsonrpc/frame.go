@@ -25,8 +25,8 @@ type Message struct {
 // Reader splits a byte stream into JSON values by following JSON structure
 // (depth, strings, escapes), not lines: lightningd forwards client requests
 // raw, so a message may hold newlines, blank lines and control characters.
-// Bytes that are not JSON end at white space or '{' and come back as a
-// value of their own, which keeps the stream in sync.
+// Bytes that are not JSON end at a newline or '{' and come back as a value
+// of their own, which keeps the stream in sync.
 type Reader struct {
 	r          io.Reader
 	max        int
@@ -109,7 +109,7 @@ func (r *Reader) Next() (Message, error) {
 			case c == '"':
 				inStr = true
 			case scalar:
-				if i > r.start && (isSpace(c) || c == '{') {
+				if i > r.start && (c == '\n' || c == '{') {
 					return r.done(i, head)
 				}
 			case c == '{' || c == '[':

@@ -3,7 +3,6 @@ package jsonrpc
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Error is a JSON-RPC 2.0 error object.
@@ -66,15 +65,21 @@ func parseRequest(data Value) (Request, error) {
 	return req, err
 }
 
-// code returns the JSON-RPC error for err: the *Error it wraps, with err's
-// full text as message, or an internal error.
-func code(err error) *Error {
+// Errorf returns an error with code's code and a formatted message.
+func Errorf(code *Error, format string, args ...any) *Error {
+	return &Error{Code: code.Code, Message: fmt.Sprintf(format, args...)}
+}
+
+// toError returns the JSON-RPC error for err: err itself if it is an
+// *Error, else the code of the *Error it wraps (or an internal error) with
+// err's text as message.
+func toError(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
-		// "jsonrpc: invalid params: pay-up-to: …" reads better without
-		// the wrapped code's own text.
-		msg := strings.TrimPrefix(err.Error(), e.Message+": ")
-		return &Error{Code: e.Code, Message: msg, Data: e.Data}
+	switch {
+	case errors.As(err, &e) && e == err:
+		return e
+	case e != nil:
+		return &Error{Code: e.Code, Message: err.Error(), Data: e.Data}
 	}
 	return &Error{Code: ErrInternal.Code, Message: err.Error()}
 }

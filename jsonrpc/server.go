@@ -88,13 +88,13 @@ func (s *Server) dispatch(m Message) {
 	switch {
 	case perr != nil && req.Method == "" || m.Truncated && fb == nil:
 		s.Log("unusual", "cannot read request %.200q: %v", m.Data, perr)
-		s.reply(req.ID, nil, fmt.Errorf("%w: %.200q", ErrInvalidRequest, m.Data))
+		s.reply(req.ID, nil, Errorf(ErrInvalidRequest, "jsonrpc: cannot read request %.200q", m.Data))
 	case m.Truncated:
 		s.Log("unusual", "answering a truncated %s request without reading it whole", req.Method)
 		s.reply(req.ID, fb.Fallback(req.Params, ErrTruncated), nil)
 	case h == nil:
 		if req.ID != nil {
-			s.reply(req.ID, nil, fmt.Errorf("%w: %s", ErrMethodNotFound, req.Method))
+			s.reply(req.ID, nil, Errorf(ErrMethodNotFound, "jsonrpc: method not found: %s", req.Method))
 		}
 	default:
 		res, err := s.call(h, fb, req)
@@ -109,7 +109,7 @@ func (s *Server) call(h Handler, fb Fallback, req Request) (res any, err error) 
 	defer func() {
 		if p := recover(); p != nil {
 			s.Log("broken", "panic in %s: %v\n%s", req.Method, p, debug.Stack())
-			cause := fmt.Errorf("%w: panic: %v", ErrInternal, p)
+			cause := Errorf(ErrInternal, "jsonrpc: panic in %s: %v", req.Method, p)
 			if fb != nil {
 				res, err = fb.Fallback(req.Params, cause), nil
 				return
@@ -132,7 +132,7 @@ func (s *Server) reply(id Value, result any, err error) {
 	s.buf.Write(id)
 	if err != nil {
 		s.buf.WriteString(`,"error":`)
-		s.encode(code(err))
+		s.encode(toError(err))
 	} else {
 		s.buf.WriteString(`,"result":`)
 		s.encode(result)

@@ -116,6 +116,9 @@ func (v Value) Members(fn func(key string, val Value) bool) error {
 		i = skipSpace(v, i+1)
 		e, err := end(v, i)
 		if err != nil {
+			if e == len(v) && e > i {
+				fn(key, v[i:e]) // cut off: what it holds so far
+			}
 			return err
 		}
 		if !fn(key, v[i:e]) {

@@ -124,10 +124,10 @@ func (p *Plugin) setconfig(s *jsonrpc.Server, params jsonrpc.Value, check bool) 
 		Val     *json.RawMessage `json:"val"`
 	}
 	if err := json.Unmarshal(params, &in); err != nil {
-		return nil, fmt.Errorf("%w: pay-up-to: %v", jsonrpc.ErrInvalidParams, err)
+		return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: %v", err)
 	}
 	if check && in.Command != "setconfig" {
-		return nil, fmt.Errorf("%w: pay-up-to: cannot check %q", jsonrpc.ErrInvalidParams, in.Command)
+		return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: cannot check %q", in.Command)
 	}
 	for _, o := range p.Options {
 		if o.Name != in.Config || !o.Dynamic {
@@ -135,19 +135,19 @@ func (p *Plugin) setconfig(s *jsonrpc.Server, params jsonrpc.Value, check bool) 
 		}
 		var val string
 		if in.Val == nil || json.Unmarshal(*in.Val, &val) != nil {
-			return nil, fmt.Errorf("%w: pay-up-to: %s needs a value", jsonrpc.ErrInvalidParams, o.Name)
+			return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: %s needs a value", o.Name)
 		}
 		apply := o.Set
 		if check {
 			apply = o.Check
 		}
 		if err := apply(val); err != nil {
-			return nil, fmt.Errorf("%w: pay-up-to: %s=%s: %v", jsonrpc.ErrInvalidParams, o.Name, val, err)
+			return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: %s=%s: %v", o.Name, val, err)
 		}
 		if !check {
 			s.Log("info", "pay-up-to: %s changed to %s", o.Name, val)
 		}
 		return struct{}{}, nil
 	}
-	return nil, fmt.Errorf("%w: pay-up-to: no dynamic option %q", jsonrpc.ErrInvalidParams, in.Config)
+	return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: no dynamic option %q", in.Config)
 }
