@@ -16,6 +16,9 @@
 // or keysend above the limit fails with a JSON-RPC error whose data holds
 // invoice_too_high (or amount_too_high), maximum_is and the invoice; every
 // other command runs untouched. See README.md for what is guarded.
+//
+// With PAY_UP_TO_RECORD=/path/file in its environment it appends what
+// lightningd sends it to that file (a transcript for golden tests).
 package main
 
 import (
@@ -39,8 +42,18 @@ func main() {
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	go func() { <-sig; os.Exit(0) }()
 
-	srv := newPlugin(os.Stdout)
-	if err := srv.Serve(os.Stdin); err != nil {
+	// PAY_UP_TO_RECORD=file keeps a copy of everything lightningd sends,
+	// to make new golden transcripts from real traffic.
+	var in io.Reader = os.Stdin
+	if path := os.Getenv("PAY_UP_TO_RECORD"); path != "" {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer f.Close()
+		in = io.TeeReader(os.Stdin, f)
+	}
+	if err := newPlugin(os.Stdout).Serve(in); err != nil {
 		log.Fatal(err)
 	}
 }

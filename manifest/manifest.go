@@ -105,7 +105,7 @@ func (p *Plugin) init(s *jsonrpc.Server, params jsonrpc.Value) (any, error) {
 		if err := o.Set(val); err != nil {
 			return disable(fmt.Sprintf("option %s=%s: %v", o.Name, val, err)), nil
 		}
-		s.Log("info", "pay-up-to: %s=%s", o.Name, val)
+		s.Log("info", "%s=%s", o.Name, val)
 	}
 	return struct{}{}, nil
 }
@@ -145,7 +145,7 @@ func (p *Plugin) setconfig(s *jsonrpc.Server, params jsonrpc.Value, check bool) 
 			return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: %s=%s: %v", o.Name, val, err)
 		}
 		if !check {
-			s.Log("info", "pay-up-to: %s changed to %s", o.Name, val)
+			s.Log("info", "%s changed to %s", o.Name, val)
 		}
 		return struct{}{}, nil
 	}
