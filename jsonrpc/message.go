@@ -26,6 +26,11 @@ var (
 	ErrInternal       = &Error{Code: -32603, Message: "jsonrpc: internal error"}
 )
 
+// ErrShutdown, wrapped in a handler's error, makes Serve stop without
+// answering and return that error: a plugin that cannot run safely exits,
+// which an important-plugin turns into lightningd shutting down.
+var ErrShutdown = errors.New("jsonrpc: shutting down")
+
 // ErrTruncated is the cause given to a Fallback for a message longer than
 // the Reader's maximum or cut off by end of input.
 var ErrTruncated = errors.New("jsonrpc: message truncated")

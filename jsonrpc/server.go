@@ -42,6 +42,8 @@ type Server struct {
 	w    *bufio.Writer
 	buf  bytes.Buffer
 	werr error
+
+	shutdown error // set by a handler's ErrShutdown
 }
 
 // NewServer returns a Server writing to w. Messages longer than maxMessage
@@ -53,8 +55,9 @@ func NewServer(w io.Writer, maxMessage int) *Server {
 // Handle registers h for method.
 func (s *Server) Handle(method string, h Handler) { s.handlers[method] = h }
 
-// Serve answers requests from r until end of input, which returns nil, or
-// until writing fails, which returns the write error.
+// Serve answers requests from r until end of input, which returns nil,
+// until writing fails, which returns the write error, or until a handler
+// returns ErrShutdown.
 func (s *Server) Serve(r io.Reader) error {
 	rd := NewReader(r, s.max)
 	for {
@@ -67,6 +70,10 @@ func (s *Server) Serve(r io.Reader) error {
 			return fmt.Errorf("jsonrpc: reading: %w", err)
 		}
 		s.dispatch(m)
+		if s.shutdown != nil {
+			s.flush()
+			return s.shutdown
+		}
 		if !rd.Buffered() {
 			if err := s.flush(); err != nil {
 				return err
@@ -98,6 +105,10 @@ func (s *Server) dispatch(m Message) {
 		}
 	default:
 		res, err := s.call(h, fb, req)
+		if errors.Is(err, ErrShutdown) {
+			s.shutdown = err
+			return
+		}
 		if req.ID != nil {
 			s.reply(req.ID, res, err)
 		}

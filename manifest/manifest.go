@@ -81,33 +81,52 @@ func (p *Plugin) getmanifest(jsonrpc.Value) (any, error) {
 	return m, nil
 }
 
-// init applies option values. Any problem answers {"disable": reason}, so
-// `plugin start` fails loudly instead of leaving the node unguarded.
+// init applies option values. A problem answers {"disable": reason}, so
+// `plugin start` fails loudly instead of leaving the node unguarded. At
+// lightningd's startup the plugin exits instead: lightningd makes a
+// disabled important-plugin unimportant and runs on, while an important
+// plugin that dies stops it.
 func (p *Plugin) init(s *jsonrpc.Server, params jsonrpc.Value) (any, error) {
 	var in struct {
-		Options map[string]json.RawMessage `json:"options"`
+		Options       map[string]json.RawMessage `json:"options"`
+		Configuration struct {
+			Startup bool `json:"startup"`
+		} `json:"configuration"`
 	}
 	if err := json.Unmarshal(params, &in); err != nil {
 		return disable(fmt.Sprintf("cannot read init params: %v", err)), nil
 	}
+	reason := p.configure(s, in.Options)
+	if reason == "" {
+		return struct{}{}, nil
+	}
+	if in.Configuration.Startup {
+		s.Log("broken", "%s; exiting", reason)
+		return nil, fmt.Errorf("%s: %w", reason, jsonrpc.ErrShutdown)
+	}
+	return disable(reason), nil
+}
+
+// configure applies option values, returning why it could not.
+func (p *Plugin) configure(s *jsonrpc.Server, options map[string]json.RawMessage) string {
 	for _, o := range p.Options {
-		raw, ok := in.Options[o.Name]
+		raw, ok := options[o.Name]
 		if !ok || string(raw) == "null" {
 			if o.Required {
-				return disable(fmt.Sprintf("option %s is required (e.g. %s=0.001btc)", o.Name, o.Name)), nil
+				return fmt.Sprintf("option %s is required (e.g. %s=0.001btc)", o.Name, o.Name)
 			}
 			continue
 		}
 		var val string
 		if err := json.Unmarshal(raw, &val); err != nil {
-			return disable(fmt.Sprintf("option %s: want a string, got %s", o.Name, raw)), nil
+			return fmt.Sprintf("option %s: want a string, got %s", o.Name, raw)
 		}
 		if err := o.Set(val); err != nil {
-			return disable(fmt.Sprintf("option %s=%s: %v", o.Name, val, err)), nil
+			return fmt.Sprintf("option %s=%s: %v", o.Name, val, err)
 		}
 		s.Log("info", "%s=%s", o.Name, val)
 	}
-	return struct{}{}, nil
+	return ""
 }
 
 func disable(reason string) map[string]string {
