@@ -26,17 +26,21 @@ type spend struct {
 	// record: the amount of an amountless invoice is remembered for the
 	// preapproveinvoice call this command makes later.
 	record bool
-	// backstop: the command reaches preapproveinvoice later, which decides.
-	backstop bool
+	// rewritten: xpay may rewrite the command (pay into xpay-as-pay);
+	// lightningd then ignores a refusal of the original.
+	rewritten bool
 }
 
-// spends lists every command that spends over Lightning. preapproveinvoice
-// and preapprovekeysend are asked by pay, xpay, keysend, xkeysend and
-// sendamount before sending anything; they are where `pay` is refused,
-// because xpay rewrites `pay` and a refusal of the original is then
-// ignored (or, from a hook ordered before xpay, crashes lightningd).
+// spends lists every command that spends over Lightning. pay, xpay,
+// keysend, xkeysend and sendamount ask lightningd to preapproveinvoice or
+// preapprovekeysend before sending anything, so those calls are guarded
+// too. They are where `pay` is refused while xpay takes pay over: xpay
+// rewrites it, and lightningd ignores a refusal of the original (or, from a
+// hook ordered before xpay, crashes). Before v24.05 legacy pay wraps a
+// preapproveinvoice error in its own message, so there (and whenever xpay
+// is not taking over) `pay` is refused directly.
 var spends = map[string]spend{
-	"pay":               {positional: []string{"bolt11", "amount_msat"}, invoice: []string{"bolt11", "invstring"}, amount: []string{"amount_msat", "msatoshi"}, record: true, backstop: true},
+	"pay":               {positional: []string{"bolt11", "amount_msat"}, invoice: []string{"bolt11", "invstring"}, amount: []string{"amount_msat", "msatoshi"}, record: true, rewritten: true},
 	"xpay":              {positional: []string{"invstring", "amount_msat"}, invoice: []string{"invstring"}, amount: []string{"amount_msat"}, record: true},
 	"renepay":           {positional: []string{"invstring", "amount_msat"}, invoice: []string{"invstring"}, amount: []string{"amount_msat"}},
 	"sendamount":        {positional: []string{"invstring", "amount_msat"}, invoice: []string{"invstring"}, amount: []string{"amount_msat"}, record: true},
@@ -110,11 +114,28 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *jsonrpc.Error {
 	if !ok {
 		return nil
 	}
+	if method == "preapproveinvoice" {
+		g.learnPayPath(id)
+	}
 	err := g.judge(method, id, sp, params)
-	if sp.backstop {
-		return nil // judged (and remembered) here, refused at preapproveinvoice
+	if sp.rewritten && g.xpayTakesPay.Load() {
+		return nil // remembered here, refused at preapproveinvoice
 	}
 	return err
+}
+
+// learnPayPath notes from a preapproveinvoice call's id whether the last
+// `pay` ran as xpay-as-pay (xpay-handle-pay) or as legacy pay. Guessing
+// wrong is safe either way: a refusal of a rewritten pay is ignored (and
+// logged) and preapproveinvoice refuses; a pay that is not rewritten gets
+// refused at preapproveinvoice, only less tidily before v24.05.
+func (g *Guard) learnPayPath(id string) {
+	switch {
+	case strings.Contains(id, "/cln:xpay-as-pay#"):
+		g.xpayTakesPay.Store(true)
+	case strings.Contains(id, "/cln:pay#"):
+		g.xpayTakesPay.Store(false)
+	}
 }
 
 func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *jsonrpc.Error {

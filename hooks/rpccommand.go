@@ -24,6 +24,9 @@ type Guard struct {
 	limit    atomic.Uint64
 	limitSet atomic.Bool
 	intents  intents
+	// xpayTakesPay: the last pay seen reaching preapproveinvoice ran as
+	// xpay-as-pay.
+	xpayTakesPay atomic.Bool
 }
 
 // Limit returns the limit, and false while none is set.
@@ -143,15 +146,21 @@ func (t *intents) add(id, invoice string, m amount.MSat) {
 }
 
 // lookup prices invoice for the call id: the largest amount that a command
-// whose id prefixes id gave with it. An unrelated command's amount is no
-// evidence, so there is no other fallback.
+// whose id prefixes id gave with it. Legacy pay before v24.05 calls
+// preapproveinvoice with an id of its own ("pay:preapproveinvoice#4"); for
+// such an unchained id, the largest amount any recent command gave with
+// this invoice is used instead.
 func (t *intents) lookup(id, invoice string) (amount.MSat, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	chained := strings.Contains(id, "/")
 	var m amount.MSat
 	found := false
 	for _, e := range t.ring {
-		if e.invoice == invoice && e.id != "" && strings.HasPrefix(id, e.id+"/") {
+		if e.invoice != invoice || invoice == "" {
+			continue
+		}
+		if !chained || e.id != "" && strings.HasPrefix(id, e.id+"/") {
 			m, found = max(m, e.amount), true
 		}
 	}

@@ -29,6 +29,7 @@ var (
 	plugin     string // the pay-up-to binary under test
 	backend    string // the chain backend plugin
 	version    string // lightningd --version
+	baseOpts   []string
 	skipReason string
 )
 
@@ -52,6 +53,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	version = strings.TrimSpace(string(out))
+	// Offers needed a flag before v24.11 (which then deprecated it).
+	if help, _ := exec.Command(lightningd, "--help").Output(); strings.Contains(string(help), "--experimental-offers") && (strings.HasPrefix(version, "v23.") || strings.HasPrefix(version, "v24.0")) {
+		baseOpts = append(baseOpts, "--experimental-offers")
+	}
 	cliPath = findCLI()
 	tmp, err := os.MkdirTemp("", "pay-up-to-integration")
 	if err != nil {
@@ -140,7 +145,7 @@ func launch(t *testing.T, opts []string, configLines ...string) (*node, error) {
 		fmt.Sprintf("--bind-addr=127.0.0.1:%d", n.port),
 		"--log-file=" + n.logPath(),
 		"--log-level=debug",
-	}, opts...)
+	}, append(baseOpts, opts...)...)
 	n.cmd = exec.Command(lightningd, args...)
 	n.cmd.Env = os.Environ()
 	if dir := os.Getenv("PAY_UP_TO_RECORD_DIR"); dir != "" {
@@ -159,8 +164,10 @@ func launch(t *testing.T, opts []string, configLines ...string) (*node, error) {
 		if !n.alive() {
 			return nil, fmt.Errorf("lightningd exited (%v): %s\n%s", n.err, stderr.String(), n.logTail(30))
 		}
+		// RPC answers before startup ends; v23.02 never inits a plugin
+		// started in between, so wait for the end of startup too.
 		var info struct{ ID string }
-		if n.tryCall("getinfo", nil, &info) == nil {
+		if n.tryCall("getinfo", nil, &info) == nil && strings.Contains(n.logTail(1000), "Server started with public key") {
 			n.id = info.ID
 			return n, nil
 		}
@@ -199,6 +206,9 @@ func (n *node) alive() bool {
 }
 
 func (n *node) stop() {
+	if n.t.Failed() {
+		n.t.Logf("lightningd log (%s):\n%s", n.dir, n.logTail(40))
+	}
 	if !n.alive() {
 		return
 	}
@@ -335,9 +345,14 @@ func (n *node) checkAlive() {
 	assert.Assert(n.t, n.alive(), "lightningd died:\n%s", n.logTail(40))
 	n.must("getinfo", nil, nil)
 	b, _ := os.ReadFile(n.logPath())
+	// While pay-up-to has not yet seen that xpay takes pay over, it
+	// refuses the first over-limit pay directly, which lightningd ignores
+	// (and logs) before preapproveinvoice refuses it.
+	if m := regexp.MustCompile(`rpc_command hook '.*' already modified.*`).FindAll(b, -1); len(m) > 1 {
+		n.t.Errorf("lightningd log, %d times: %s", len(m), m[0])
+	}
 	for _, bad := range []*regexp.Regexp{
 		regexp.MustCompile(`Bad response to 'rpc_command' hook.*`),
-		regexp.MustCompile(`rpc_command hook '.*' already modified.*`),
 		regexp.MustCompile(`plugin-pay-up-to.*Killing plugin.*`),
 	} {
 		if m := bad.Find(b); m != nil && !strings.Contains(string(m), "stopped by lightningd via RPC") && !strings.Contains(string(m), "disabled itself at init") {
