@@ -27,7 +27,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzPlugin$$' -fuzztime=$(FUZZTIME) ./hooks/
 
 demo: build
-	$(GO) run ./integration/demo -bin ./$(BIN) hooks/testdata/session-v26.06.in
+	$(GO) run ./integration/demo -bin ./$(BIN) testdata/session-v26.06.in
 
 golden:
 	$(GO) test ./hooks/ -run TestGolden -update
