@@ -148,6 +148,9 @@ func (r *Reader) Next() (Message, error) {
 func (r *Reader) done(end int, head []byte) (Message, error) {
 	data := r.buf[r.start:end]
 	r.start = end
+	if head == nil && len(data) > r.max {
+		head = data[:min(headSize, r.max)]
+	}
 	if head != nil {
 		return Message{Data: head, Truncated: true}, nil
 	}
