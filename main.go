@@ -37,7 +37,9 @@ func main() {
 	log.SetPrefix("pay-up-to: ")
 	log.SetFlags(0)
 
-	// lightningd stops plugins with SIGTERM: leave cleanly.
+	// lightningd stops plugins with SIGTERM: leave cleanly. A closed
+	// stdout is an error to report, not a silent SIGPIPE death.
+	signal.Ignore(syscall.SIGPIPE)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	go func() { <-sig; os.Exit(0) }()

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/payupto/pay-up-to/jsonrpc"
 	"gotest.tools/v3/assert"
@@ -108,4 +112,134 @@ func checkProtocol(t *testing.T, in, out []byte) {
 		gotIDs = append(gotIDs, string(r.ID))
 	}
 	assert.DeepEqual(t, gotIDs, wantIDs)
+}
+
+const handshake = `{"jsonrpc":"2.0","id":"m","method":"getmanifest","params":{}}` + "\n\n" +
+	`{"jsonrpc":"2.0","id":"i","method":"init","params":{"options":{"limit":"0.001btc"},"configuration":{"startup":false}}}` + "\n\n"
+
+// A real regtest invoice for 0.002btc (../shared/transcripts).
+const over = "lnbcrt2m1p4s2w6dsp5kwehw4vuusp2eeflctf7wdtk8dugr28m9z3zfrcucvq8j893mluqpp5sq82g8yy5a4c2t3nn3ryf8czv02r2e7qqgryqpmyjy22uy2wqrdsdqlw3hk7gr90pcx2mnnd9mx2grsd9a85cgxqyjw5qcqp29qxpqysgq2jm0y82d2337q6h7u4jclv3ctf7wxhssud2n4z5u87ye7e2em6xp024md9gqdz4dnmjnfedrttf275hst7rsgwgh8n5qnrw8z6qmlnqqseeq9f"
+
+func hookCall(id, method, params string) string {
+	return `{"jsonrpc":"2.0","id":"` + id + `","method":"rpc_command","params":{"rpc_command":{"jsonrpc":"2.0","method":"` + method + `","id":"` + id + `","params":` + params + `}}}` + "\n\n"
+}
+
+// TestHostileSizes: a 16 MB request (beyond anything lightningd sends) is
+// read and answered normally; a 100,000-deep one is answered without
+// recursion; both keep the stream in sync.
+func TestHostileSizes(t *testing.T) {
+	label := strings.Repeat("x", 16<<20)
+	deep := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
+	in := handshake +
+		hookCall("big-invoice", "invoice", `{"amount_msat":1,"label":"`+label+`","description":"d"}`) +
+		hookCall("big-pay", "xpay", `{"invstring":"`+over+`","label":"`+label+`"}`) +
+		hookCall("deep-getinfo", "getinfo", deep) +
+		hookCall("deep-pay", "xpay", `["`+over+`",`+deep+`]`) +
+		hookCall("after", "xpay", `["`+over+`"]`)
+	out := string(run(t, []byte(in)))
+	checkProtocol(t, []byte(in), []byte(out))
+	for _, want := range []string{
+		`{"jsonrpc":"2.0","id":"big-invoice","result":{"result":"continue"}}`,
+		`{"jsonrpc":"2.0","id":"big-pay","result":{"return":{"error":{"code":2100,`,
+		`{"jsonrpc":"2.0","id":"deep-getinfo","result":{"result":"continue"}}`,
+		`{"jsonrpc":"2.0","id":"deep-pay","result":{"return":{"error":{"code":2101,`,
+		`{"jsonrpc":"2.0","id":"after","result":{"return":{"error":{"code":2100,`,
+	} {
+		assert.Assert(t, strings.Contains(out, want), want)
+	}
+}
+
+// TestOverCap: past the 64 MiB cap a hook request is answered from its
+// first bytes: refused if it may spend, continued if not.
+func TestOverCap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 130 MB")
+	}
+	pad := strings.Repeat("y", 65<<20)
+	in := handshake +
+		hookCall("huge-invoice", "invoice", `{"amount_msat":1,"label":"`+pad+`","description":"d"}`) +
+		hookCall("huge-pay", "pay", `{"bolt11":"`+over+`","label":"`+pad+`"}`) +
+		hookCall("after", "getinfo", `[]`)
+	out := string(run(t, []byte(in)))
+	for _, want := range []string{
+		`{"jsonrpc":"2.0","id":"huge-invoice","result":{"result":"continue"}}`,
+		`{"jsonrpc":"2.0","id":"huge-pay","result":{"return":{"error":{"code":2101,"message":"pay-up-to: refusing pay: the request is too large to check, or cut off"}}}}`,
+		`{"jsonrpc":"2.0","id":"after","result":{"result":"continue"}}`,
+	} {
+		assert.Assert(t, strings.Contains(out, want), want)
+	}
+}
+
+// TestOutstanding: hundreds of hook calls sent before any answer, before
+// init too, each answered once with its own id.
+func TestOutstanding(t *testing.T) {
+	var in strings.Builder
+	in.WriteString(`{"jsonrpc":"2.0","id":"m","method":"getmanifest","params":{}}` + "\n\n")
+	for i := 0; i < 300; i++ {
+		if i == 100 {
+			in.WriteString(`{"jsonrpc":"2.0","id":"i","method":"init","params":{"options":{"limit":"0.001btc"},"configuration":{}}}` + "\n\n")
+		}
+		in.WriteString(hookCall(fmt.Sprintf("cli:getinfo#%d", i), "getinfo", "[]"))
+		in.WriteString(hookCall(fmt.Sprintf("cli:xpay#%d", i), "xpay", `["`+over+`"]`))
+	}
+	out := run(t, []byte(in.String()))
+	checkProtocol(t, []byte(in.String()), out)
+	assert.Equal(t, strings.Count(string(out), `"code":2101`), 100, "refused before init: no limit yet")
+	assert.Equal(t, strings.Count(string(out), `"code":2100`), 200)
+	assert.Equal(t, strings.Count(string(out), `"result":"continue"`), 300)
+}
+
+// TestLifecycle runs the built binary: EOF on stdin or SIGTERM exit 0
+// promptly; a broken stdout exits non-zero.
+func TestLifecycle(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "pay-up-to")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	assert.NilError(t, err, string(out))
+
+	t.Run("EOF", func(t *testing.T) {
+		cmd := exec.Command(bin)
+		cmd.Stdin = strings.NewReader(handshake)
+		out, err := cmd.Output()
+		assert.NilError(t, err)
+		assert.Assert(t, strings.Contains(string(out), `"id":"i","result":{}`))
+	})
+	t.Run("SIGTERM", func(t *testing.T) {
+		cmd := exec.Command(bin)
+		stdin, err := cmd.StdinPipe()
+		assert.NilError(t, err)
+		var stdout bytes.Buffer
+		cmd.Stdout = &stdout
+		assert.NilError(t, cmd.Start())
+		io.WriteString(stdin, handshake)
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout.String(), `"id":"i"`) && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		assert.NilError(t, cmd.Process.Signal(syscall.SIGTERM))
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			assert.NilError(t, err)
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			t.Fatal("no exit 5s after SIGTERM")
+		}
+	})
+	t.Run("broken stdout", func(t *testing.T) {
+		r, w, err := os.Pipe()
+		assert.NilError(t, err)
+		r.Close()
+		cmd := exec.Command(bin)
+		cmd.Stdin = strings.NewReader(handshake + hookCall("x", "getinfo", "[]"))
+		cmd.Stdout = w
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err = cmd.Run()
+		w.Close()
+		var ee *exec.ExitError
+		assert.Assert(t, errors.As(err, &ee), "want a non-zero exit, got %v", err)
+		assert.Assert(t, strings.Contains(stderr.String(), "pay-up-to: "), stderr.String())
+	})
 }
