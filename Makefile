@@ -20,11 +20,13 @@ bench: build
 	$(GO) run ./integration/loadgen -bin ./$(BIN)
 
 FUZZTIME ?= 30s
+FUZZ_TARGETS := ./amount/:FuzzParseMSat ./amount/:FuzzDecode ./amount/:FuzzBolt11Amount \
+	./amount/:FuzzBolt12 ./jsonrpc/:FuzzReader .:FuzzPlugin
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParseMSat$$' -fuzztime=$(FUZZTIME) ./amount/
-	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./amount/
-	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./jsonrpc/
-	$(GO) test -run='^$$' -fuzz='^FuzzPlugin$$' -fuzztime=$(FUZZTIME) ./hooks/
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) $${t%%:*} || exit 1; \
+	done
 
 demo: build
 	$(GO) run ./integration/demo -bin ./$(BIN) testdata/session-v26.06.in

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/jsonrpc"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/golden"
@@ -45,6 +46,26 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// answerable: an id that is not a JSON string, number or null (control
+// characters aside, which lightningd forwards raw) cannot be echoed, so
+// is not answered.
+func answerable(id []byte) bool {
+	return id != nil && json.Valid(blankControls(id)) && strings.IndexByte(`"-0123456789n`, id[0]) >= 0
+}
+
+// blankControls turns raw control characters, which lightningd's parser
+// accepts inside strings and encoding/json does not, into spaces.
+func blankControls(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c < 0x20 {
+			c = ' '
+		}
+		out[i] = c
+	}
+	return out
+}
+
 type reply struct {
 	JSONRPC string          `json:"jsonrpc"`
 	ID      json.RawMessage `json:"id"`
@@ -70,14 +91,14 @@ func checkProtocol(t *testing.T, in, out []byte) {
 		}
 		assert.NilError(t, err)
 		v := jsonrpc.Value(m.Data)
-		if id, ok := v.Member("id"); ok {
-			wantIDs = append(wantIDs, string(id))
+		if id, ok := v.Member("id"); ok && answerable(id) {
+			wantIDs = append(wantIDs, string(blankControls(id)))
 			method, _ := v.Member("method")
 			hooks = append(hooks, string(method) == `"rpc_command"`)
 		}
 	}
 	var gotIDs []string
-	dec := json.NewDecoder(bytes.NewReader(out))
+	dec := json.NewDecoder(bytes.NewReader(blankControls(out)))
 	for i := 0; ; i++ {
 		var r reply
 		err := dec.Decode(&r)
@@ -241,5 +262,134 @@ func TestLifecycle(t *testing.T) {
 		var ee *exec.ExitError
 		assert.Assert(t, errors.As(err, &ee), "want a non-zero exit, got %v", err)
 		assert.Assert(t, strings.Contains(stderr.String(), "pay-up-to: "), stderr.String())
+	})
+}
+
+// FuzzPlugin feeds arbitrary bytes, after a handshake, to the whole plugin.
+// Beyond checkProtocol: a spend command whose invoice or amount is plainly
+// over the limit is never answered continue.
+func FuzzPlugin(f *testing.F) {
+	cases, _ := filepath.Glob("testdata/*.in")
+	for _, c := range cases {
+		if b, err := os.ReadFile(c); err == nil && len(b) < 64<<10 {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(hookCall("a", "xpay", `["`+over+`"]`)))
+	f.Add([]byte(hookCall("b", "keysend", `{"destination":"02","amount_msat":"0.002btc"}`)))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		in = append([]byte(handshake), in...)
+		// A hang is a failure too: lightningd has no hook timeout.
+		done := make(chan []byte, 1)
+		go func() {
+			var out bytes.Buffer
+			newPlugin(&out).Serve(bytes.NewReader(in))
+			done <- out.Bytes()
+		}()
+		var out []byte
+		select {
+		case out = <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no end of input reached in 5s for %q", in)
+		}
+		checkProtocol(t, in, out)
+		// Answers come in request order (checkProtocol checked).
+		var answers []string
+		dec := json.NewDecoder(bytes.NewReader(blankControls(out)))
+		for {
+			var r reply
+			if dec.Decode(&r) != nil {
+				break
+			}
+			if r.ID != nil {
+				answers = append(answers, string(r.Result))
+			}
+		}
+		rd := jsonrpc.NewReader(bytes.NewReader(in), 0)
+		limit, limited := amount.MSat(0), false
+		for {
+			m, err := rd.Next()
+			if err != nil {
+				break
+			}
+			v := jsonrpc.Value(m.Data)
+			method, _ := v.Member("method")
+			id, _ := v.Member("id")
+			params, _ := v.Member("params")
+			if string(method) == `"init"` {
+				opts, _ := params.Member("options")
+				l, _ := opts.Member("limit")
+				s, _ := l.String()
+				if x, err := amount.ParseMSat(s); err == nil && !limited {
+					limit, limited = x, true
+				}
+			}
+			if !answerable(id) {
+				continue
+			}
+			answer := answers[0]
+			answers = answers[1:]
+			if string(method) != `"rpc_command"` || answer != `{"result":"continue"}` {
+				continue
+			}
+			cmd, _ := params.Member("rpc_command")
+			mv, _ := cmd.Member("method")
+			name, _ := mv.String()
+			if name == "pay" || name == "" {
+				continue // pay may be left to preapproveinvoice
+			}
+			spends := map[string]bool{"xpay": true, "renepay": true, "sendamount": true, "keysend": true, "xkeysend": true, "preapproveinvoice": true, "preapprovekeysend": true}[name]
+			if spends && !limited {
+				t.Fatalf("%s continued before a limit was set", name)
+			}
+			if !spends {
+				continue
+			}
+			// The invoice and amount parameters, by position or name.
+			cp, _ := cmd.Member("params")
+			var invs, amts []jsonrpc.Value
+			amtPos := 1
+			if name == "preapprovekeysend" {
+				amtPos = 2
+			}
+			i := 0
+			cp.Elements(func(x jsonrpc.Value) bool {
+				if i == 0 {
+					invs = append(invs, x)
+				}
+				if i == amtPos {
+					amts = append(amts, x)
+				}
+				i++
+				return true
+			})
+			cp.Members(func(k string, x jsonrpc.Value) bool {
+				switch k {
+				case "bolt11", "invstring":
+					invs = append(invs, x)
+				case "amount_msat", "msatoshi":
+					amts = append(amts, x)
+				}
+				return true
+			})
+			for _, a := range invs {
+				s, _ := a.String()
+				if inv, err := amount.Decode(s); err == nil && inv.HasAmount && inv.Currency == "" && inv.Amount > limit {
+					t.Fatalf("%s of %s over the limit %s continued", name, inv.Amount, limit)
+				}
+			}
+			if len(invs) == 0 && !strings.Contains(name, "keysend") {
+				continue // no invoice: lightningd refuses the call itself
+			}
+			for _, a := range amts {
+				s, err := a.String()
+				if err != nil {
+					s = string(a)
+				}
+				if m, err := amount.ParseMSat(s); err == nil && m > limit {
+					t.Fatalf("%s with amount %s over the limit %s continued", name, m, limit)
+				}
+			}
+		}
 	})
 }

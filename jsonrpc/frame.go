@@ -89,10 +89,11 @@ func (r *Reader) Next() (Message, error) {
 		inStr, escape bool
 		scalar        = r.buf[r.start] != '{' && r.buf[r.start] != '[' && r.buf[r.start] != '"'
 		i             = r.start // next byte to scan
+		first         = true    // i is the value's first byte
 		head          []byte    // set once the value outgrew max
 	)
 	for {
-		for ; i < r.end; i++ {
+		for ; i < r.end; i, first = i+1, false {
 			c := r.buf[i]
 			switch {
 			case escape:
@@ -109,7 +110,7 @@ func (r *Reader) Next() (Message, error) {
 			case c == '"':
 				inStr = true
 			case scalar:
-				if i > r.start && (c == '\n' || c == '{') {
+				if !first && (c == '\n' || c == '{') {
 					return r.done(i, head)
 				}
 			case c == '{' || c == '[':

@@ -86,6 +86,10 @@ func (s *Server) Serve(r io.Reader) error {
 
 func (s *Server) dispatch(m Message) {
 	req, perr := parseRequest(m.Data)
+	if req.ID != nil && !req.ID.echoable() {
+		s.Log("unusual", "cannot answer a request whose id is not JSON: %.200q", m.Data)
+		return
+	}
 	if req.ID == nil && (perr != nil || m.Truncated) {
 		s.Log("unusual", "ignoring a message that is not a request: %.200q", m.Data)
 		return

@@ -1,6 +1,7 @@
 package jsonrpc
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 	"unicode/utf16"
@@ -259,4 +260,29 @@ func hex4(b []byte) (rune, int) {
 		return 0, 0
 	}
 	return rune(n), 4
+}
+
+// echoable reports whether v can be echoed as an id: one string (raw
+// control characters allowed, as lightningd forwards client ids raw), a
+// number, or null. Echoing anything else would put non-JSON on stdout.
+func (v Value) echoable() bool {
+	switch v.Kind() {
+	case '"':
+		e, err := end(v, 0)
+		if err != nil || e != len(v) {
+			return false
+		}
+		_, err = unquote(v)
+		return err == nil
+	case 'n':
+		return string(v) == "null"
+	case 0:
+		return false
+	}
+	for i, c := range v {
+		if !(c >= '0' && c <= '9' || c == '-' && i == 0 || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
+			return false
+		}
+	}
+	return json.Valid(v)
 }

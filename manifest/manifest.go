@@ -38,6 +38,8 @@ type Hook struct {
 type Plugin struct {
 	Options []Option
 	Hooks   []Hook
+
+	initialized bool // lightningd sends init once; no later one may reconfigure
 }
 
 type option struct {
@@ -87,6 +89,10 @@ func (p *Plugin) getmanifest(jsonrpc.Value) (any, error) {
 // disabled important-plugin unimportant and runs on, while an important
 // plugin that dies stops it.
 func (p *Plugin) init(s *jsonrpc.Server, params jsonrpc.Value) (any, error) {
+	if p.initialized {
+		return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidRequest, "pay-up-to: already initialized")
+	}
+	p.initialized = true
 	var in struct {
 		Options       map[string]json.RawMessage `json:"options"`
 		Configuration struct {

@@ -114,3 +114,13 @@ func TestSetconfig(t *testing.T) {
 	}, "\n"))
 	assert.Equal(t, v, "7sat", "a check must not apply; a rejected value must not stick")
 }
+
+func TestInitOnce(t *testing.T) {
+	var v string
+	out, err := serve(t, plugin(&v), `{"id":1,"method":"init","params":{"options":{"limit":"5sat"},"configuration":{}}}`+
+		`{"id":2,"method":"init","params":{"options":{"limit":"9sat"},"configuration":{}}}`+
+		`{"method":"init","params":{"options":{},"configuration":{"startup":true}}}`)
+	assert.NilError(t, err)
+	assert.Equal(t, out, `{"jsonrpc":"2.0","id":1,"result":{}}`+"\n"+`{"jsonrpc":"2.0","id":2,"error":{"code":-32600,"message":"pay-up-to: already initialized"}}`)
+	assert.Equal(t, v, "5sat")
+}
