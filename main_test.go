@@ -138,7 +138,13 @@ func checkProtocol(t *testing.T, in, out []byte) {
 const handshake = `{"jsonrpc":"2.0","id":"m","method":"getmanifest","params":{}}` + "\n\n" +
 	`{"jsonrpc":"2.0","id":"i","method":"init","params":{"options":{"limit":"0.001btc"},"configuration":{"startup":false}}}` + "\n\n"
 
-// A real regtest invoice for 0.002btc (../shared/transcripts).
+// Real regtest invoices (../shared/transcripts): 0.002btc, 0.0001btc,
+// and one without an amount.
+const (
+	under  = "lnbcrt100u1p4s2w6dsp5fkug3eky9m30y596acgvjfn6rnhrv87y2qhrwapj0k45h7d7yjhspp5r53dqnrkl0kyns2562a2re26vn23a7k2990ptyhks53le97mdn2sdqjvd5x2ctsypcxj7n6vyxqyjw5qcqp29qxpqysgqhwasflswslvxx26ah3j86aw4485r74e20c2u23dhhfkjht6n5w53axd8g6c020l058yqsnrf4et9kw3au5h2cas8ggkdrvzl0arndespvm3fkp"
+	invAny = "lnbcrt1p4s2w6dsp5fl9py2w4638k2attlj57qpp9lk24rtvynclesulhhapy2aktlq0spp554etrl48qz4nwnvtdslma78ck6wg2gfn5gkhd4uqfqc9y87kzjyqdqvw35hqgr2v9eqxqyjw5qcqp29qxpqysgqesfua4kelhxne3ecn4c8qm78pzv6l5qkaq8hmqx20ttvylv5q7hxwpl245y56cxwfqcnec88gwyfp6lecavgcddelywmhhfugp25zkqqwsssp7"
+)
+
 const over = "lnbcrt2m1p4s2w6dsp5kwehw4vuusp2eeflctf7wdtk8dugr28m9z3zfrcucvq8j893mluqpp5sq82g8yy5a4c2t3nn3ryf8czv02r2e7qqgryqpmyjy22uy2wqrdsdqlw3hk7gr90pcx2mnnd9mx2grsd9a85cgxqyjw5qcqp29qxpqysgq2jm0y82d2337q6h7u4jclv3ctf7wxhssud2n4z5u87ye7e2em6xp024md9gqdz4dnmjnfedrttf275hst7rsgwgh8n5qnrw8z6qmlnqqseeq9f"
 
 func hookCall(id, method, params string) string {

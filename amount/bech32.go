@@ -17,17 +17,24 @@ var charsetRev = func() (t [256]int8) {
 	return t
 }()
 
-func polymod(hrp string, data []byte) uint32 {
+// genTable[t] is the XOR of the BIP173 generators selected by the bits of
+// t: one lookup per character instead of five tests.
+var genTable = func() (t [32]uint32) {
 	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-	chk := uint32(1)
-	step := func(v byte) {
-		top := chk >> 25
-		chk = (chk&0x1ffffff)<<5 ^ uint32(v)
+	for top := range t {
 		for i := 0; i < 5; i++ {
 			if (top>>i)&1 == 1 {
-				chk ^= gen[i]
+				t[top] ^= gen[i]
 			}
 		}
+	}
+	return t
+}()
+
+func polymod(hrp string, data []byte) uint32 {
+	chk := uint32(1)
+	step := func(v byte) {
+		chk = (chk&0x1ffffff)<<5 ^ uint32(v) ^ genTable[chk>>25]
 	}
 	for i := 0; i < len(hrp); i++ {
 		step(hrp[i] >> 5)
@@ -47,10 +54,17 @@ func polymod(hrp string, data []byte) uint32 {
 // invoices exceed 90 characters); BOLT12 strings carry none. s must be in
 // one case; the hrp is returned in lower case.
 func bech32Decode(s string, checksum bool) (hrp string, data []byte, err error) {
-	if strings.ToLower(s) != s && strings.ToUpper(s) != s {
+	var lower, upper bool
+	for i := 0; i < len(s); i++ {
+		lower = lower || s[i] >= 'a' && s[i] <= 'z'
+		upper = upper || s[i] >= 'A' && s[i] <= 'Z'
+	}
+	if lower && upper {
 		return "", nil, fmt.Errorf("amount: bech32 string mixes upper and lower case")
 	}
-	s = strings.ToLower(s)
+	if upper {
+		s = strings.ToLower(s)
+	}
 	sep := strings.LastIndexByte(s, '1')
 	if sep < 1 {
 		return "", nil, fmt.Errorf("amount: bech32 string has no separator")

@@ -42,11 +42,12 @@ func trimScheme(s string) string {
 // Decode reads a BOLT11 invoice, BOLT12 invoice (lni1…) or BOLT12 offer
 // (lno1…), with or without a "lightning:" scheme.
 func Decode(s string) (Invoice, error) {
-	c := Canonical(s)
+	c := trimScheme(s)
+	prefix := func(p string) bool { return len(c) >= len(p) && strings.EqualFold(c[:len(p)], p) }
 	switch {
-	case strings.HasPrefix(c, "lni1"), strings.HasPrefix(c, "lno1"), strings.IndexByte(c, '+') >= 0:
+	case prefix("lni1"), prefix("lno1"), strings.IndexByte(c, '+') >= 0:
 		return decodeBolt12(s)
-	case strings.HasPrefix(c, "ln"):
+	case prefix("ln"):
 		return DecodeBolt11(s)
 	}
 	return Invoice{}, fmt.Errorf("amount: %.20q is not a bolt11 invoice, bolt12 invoice or offer", s)

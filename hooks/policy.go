@@ -109,7 +109,7 @@ func msat(v jsonrpc.Value) (amount.MSat, error) {
 // decide returns nil to let a command run, or the error that refuses it.
 // id is the command's own JSON-RPC id, which prefixes the ids of the calls
 // it makes (e.g. "cli:pay#7" → "cli:pay#7/cln:xpay-as-pay#8/…").
-func (g *Guard) decide(method, id string, params jsonrpc.Value) *jsonrpc.Error {
+func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 	sp, ok := spends[method]
 	if !ok {
 		return nil
@@ -138,14 +138,14 @@ func (g *Guard) learnPayPath(id string) {
 	}
 }
 
-func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *jsonrpc.Error {
+func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *refusal {
 	limit, ok := g.Limit()
 	if !ok {
-		return unverified(method, "no limit is configured yet", nil)
+		return unverified(method, "no limit is configured yet", "", "")
 	}
 	a, err := args(params, sp.positional)
 	if err != nil {
-		return unverified(method, "cannot read the parameters", nil)
+		return unverified(method, "cannot read the parameters", "", "")
 	}
 
 	var spent amount.MSat
@@ -153,7 +153,7 @@ func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *jsonrp
 	for _, v := range pick(a, sp.amount) {
 		m, err := msat(v)
 		if err != nil {
-			return unverified(method, fmt.Sprintf("cannot read the amount: %v", err), nil)
+			return unverified(method, fmt.Sprintf("cannot read the amount: %v", err), "", "")
 		}
 		amounts = append(amounts, m)
 		spent = max(spent, m)
@@ -180,7 +180,7 @@ func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *jsonrp
 	for _, v := range invs {
 		s, err := v.String()
 		if err != nil {
-			return unverified(method, "the invoice is not a string", nil)
+			return unverified(method, "the invoice is not a string", "", "")
 		}
 		if err := g.check(method, id, sp, s, amounts, spent, limit); err != nil {
 			return err
@@ -190,7 +190,7 @@ func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *jsonrp
 }
 
 // check decides one invoice string paid with the given amount parameters.
-func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MSat, spent, limit amount.MSat) *jsonrpc.Error {
+func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MSat, spent, limit amount.MSat) *refusal {
 	inv, err := amount.Decode(s)
 	if err != nil {
 		if strings.Contains(s, "@") && method != "preapproveinvoice" {
@@ -201,13 +201,13 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 			}
 			return nil
 		}
-		return unverified(method, fmt.Sprintf("cannot read the invoice: %v", err), map[string]any{"bolt11": s})
+		return unverified(method, fmt.Sprintf("cannot read the invoice: %v", err), "bolt11", s)
 	}
 	key := "bolt11"
 	if inv.Kind == amount.Bolt12Offer {
 		key = "offer"
 		if inv.Currency != "" {
-			return unverified(method, fmt.Sprintf("the offer's amount is in %s, which cannot be priced in bitcoin", inv.Currency), map[string]any{key: s})
+			return unverified(method, fmt.Sprintf("the offer's amount is in %s, which cannot be priced in bitcoin", inv.Currency), key, s)
 		}
 	}
 	switch {
@@ -220,7 +220,7 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 	case method == "preapproveinvoice":
 		m, ok := g.intents.lookup(id, amount.Canonical(s))
 		if !ok {
-			return unverified(method, "the invoice has no amount and no paying command gave one", map[string]any{key: s})
+			return unverified(method, "the invoice has no amount and no paying command gave one", key, s)
 		}
 		spent = m
 	default:
@@ -236,28 +236,30 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 	return nil
 }
 
-func overLimit(method, what string, spent, limit amount.MSat, key, subject string) *jsonrpc.Error {
-	field := "invoice_too_high"
+func overLimit(method, what string, spent, limit amount.MSat, key, subject string) *refusal {
+	tooHigh := "invoice_too_high"
 	if key == "destination" {
-		field = "amount_too_high"
+		tooHigh = "amount_too_high"
 	}
-	return &jsonrpc.Error{
-		Code:    CodeOverLimit,
-		Message: fmt.Sprintf("pay-up-to: %s %s is above the limit %s", what, spent.BTC(), limit.BTC()),
-		Data: map[string]any{
-			field:          spent.BTC(),
-			"maximum_is":   limit.BTC(),
-			key:            subject,
-			"amount_msat":  uint64(spent),
-			"maximum_msat": uint64(limit),
+	return &refusal{
+		code:    CodeOverLimit,
+		message: fmt.Sprintf("pay-up-to: %s %s is above the limit %s", what, spent.BTC(), limit.BTC()),
+		data: []field{
+			{key: tooHigh, str: spent.BTC()},
+			{key: "maximum_is", str: limit.BTC()},
+			{key: key, str: subject},
+			{key: "amount_msat", num: uint64(spent), isNum: true},
+			{key: "maximum_msat", num: uint64(limit), isNum: true},
 		},
 	}
 }
 
-func unverified(method, why string, data map[string]any) *jsonrpc.Error {
-	e := &jsonrpc.Error{Code: CodeUnverified, Message: fmt.Sprintf("pay-up-to: refusing %s: %s", method, why)}
-	if data != nil {
-		e.Data = data
+// unverified refuses what pay-up-to cannot price; key and subject name
+// the invoice or offer, if any.
+func unverified(method, why, key, subject string) *refusal {
+	r := &refusal{code: CodeUnverified, message: fmt.Sprintf("pay-up-to: refusing %s: %s", method, why)}
+	if key != "" {
+		r.data = []field{{key: key, str: subject}}
 	}
-	return e
+	return r
 }

@@ -28,6 +28,7 @@ var (
 	cliPath    string // path to lightning-cli
 	plugin     string // the pay-up-to binary under test
 	backend    string // the chain backend plugin
+	floor      string // loadgen, whose -floor mode is a do-nothing hook plugin
 	version    string // lightningd --version
 	baseOpts   []string
 	skipReason string
@@ -77,6 +78,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	floor = filepath.Join(tmp, "loadgen")
+	if err := goBuild(floor, "./loadgen"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	fmt.Printf("integration: lightningd %s (%s)\n", version, lightningd)
 	return m.Run()
 }
@@ -107,7 +113,7 @@ func findCLI() string {
 
 // node is one running lightningd.
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	port int
 	cmd  *exec.Cmd
@@ -131,7 +137,7 @@ func startNode(t *testing.T, opts []string, configLines ...string) *node {
 
 // launch starts lightningd and waits for its RPC; an error is returned
 // (with the log) if lightningd exits first.
-func launch(t *testing.T, opts []string, configLines ...string) (*node, error) {
+func launch(t testing.TB, opts []string, configLines ...string) (*node, error) {
 	t.Helper()
 	n := &node{t: t, dir: t.TempDir(), port: freePort(t), done: make(chan struct{})}
 	config := "network=regtest\n" + strings.Join(configLines, "\n") + "\n"
@@ -176,7 +182,7 @@ func launch(t *testing.T, opts []string, configLines ...string) (*node, error) {
 	return nil, fmt.Errorf("lightningd did not answer getinfo in 60s:\n%s", n.logTail(30))
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	assert.NilError(t, err)
 	defer l.Close()

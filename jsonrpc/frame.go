@@ -1,6 +1,7 @@
 package jsonrpc
 
 import (
+	"bytes"
 	"errors"
 	"io"
 )
@@ -99,6 +100,18 @@ func (r *Reader) Next() (Message, error) {
 			case escape:
 				escape = false
 			case inStr:
+				// Skip plain string bytes in bulk.
+				if c != '"' && c != '\\' {
+					k := bytes.IndexByte(r.buf[i:r.end], '"')
+					if k < 0 {
+						k = r.end - i
+					}
+					if b := bytes.IndexByte(r.buf[i:i+k], '\\'); b >= 0 {
+						k = b
+					}
+					i += k - 1
+					continue
+				}
 				if c == '\\' {
 					escape = true
 				} else if c == '"' {

@@ -1,6 +1,7 @@
 package jsonrpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -47,15 +48,22 @@ func end(b []byte, i int) (int, error) {
 	}
 	switch b[i] {
 	case '"':
-		for j := i + 1; j < len(b); j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1, nil
+		// The closing quote is the first not preceded by an odd run of
+		// backslashes; IndexByte makes long invoices cheap to skip.
+		for j := i + 1; ; {
+			k := bytes.IndexByte(b[j:], '"')
+			if k < 0 {
+				return len(b), ErrBadJSON
 			}
+			q, n := j+k, 0
+			for p := q - 1; p > i && b[p] == '\\'; p-- {
+				n++
+			}
+			if n%2 == 0 {
+				return q + 1, nil
+			}
+			j = q + 1
 		}
-		return len(b), ErrBadJSON
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
@@ -201,7 +209,7 @@ func unquote(q []byte) (string, error) {
 		}
 	}
 	if simple {
-		return string(s), nil
+		return intern(s), nil
 	}
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
@@ -285,4 +293,58 @@ func (v Value) echoable() bool {
 		}
 	}
 	return json.Valid(v)
+}
+
+// AppendString appends s as a JSON string: quotes, backslashes and control
+// characters escaped, invalid UTF-8 replaced by U+FFFD, no HTML escaping.
+func AppendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				b = append(b, `\ufffd`...)
+			} else {
+				b = append(b, s[i:i+n]...)
+			}
+			i += n
+			continue
+		}
+		i++
+	}
+	return append(b, '"')
+}
+
+// intern returns the keys every request carries without allocating.
+func intern(b []byte) string {
+	switch string(b) {
+	case "jsonrpc":
+		return "jsonrpc"
+	case "id":
+		return "id"
+	case "method":
+		return "method"
+	case "params":
+		return "params"
+	case "rpc_command":
+		return "rpc_command"
+	case "bolt11":
+		return "bolt11"
+	case "invstring":
+		return "invstring"
+	case "amount_msat":
+		return "amount_msat"
+	case "destination":
+		return "destination"
+	}
+	return string(b)
 }
