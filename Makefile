@@ -11,13 +11,18 @@ build:
 
 test:
 	$(GO) test ./...
+	@$(GO) test -count=1 -run='^$$' -v ./integration/ | grep '^integration:' || true
 
 integration: build
 	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./integration/
 
+# Go benchmarks, the pipe-level load generator (1 and 16 calls in flight),
+# then lightningd-level latency when LIGHTNINGD or PATH has a lightningd.
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem ./amount/ ./jsonrpc/ ./hooks/
-	$(GO) run ./integration/loadgen -bin ./$(BIN)
+	$(GO) test -run='^$$' -bench=. -benchmem . ./amount/ ./jsonrpc/
+	$(GO) run ./integration/loadgen -bin ./$(BIN) -n 200000 -c 1
+	$(GO) run ./integration/loadgen -bin ./$(BIN) -n 200000 -c 16
+	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench=. -benchtime=5000x ./integration/
 
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./amount/:FuzzParseMSat ./amount/:FuzzDecode ./amount/:FuzzBolt11Amount \

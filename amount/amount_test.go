@@ -316,3 +316,21 @@ func TestDecodeNotAnInvoice(t *testing.T) {
 		assert.Assert(t, !errors.Is(err, ErrSyntax))
 	}
 }
+
+func BenchmarkDecodeBolt11(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Decode(regtest2m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseMSat(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := ParseMSat("0.00100000001btc"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -104,3 +104,19 @@ func TestReaderError(t *testing.T) {
 	_, err := NewReader(errReader{}, 0).Next()
 	assert.ErrorContains(t, err, "boom")
 }
+
+func BenchmarkReader(b *testing.B) {
+	msg := []byte(`{"jsonrpc":"2.0","id":"cli:pay#1/cln:rpc_command#2","method":"rpc_command","params":{"rpc_command":{"jsonrpc":"2.0","method":"pay","id":"cli:pay#1","params":["lnbcrt2m1p4s2w6dsp5kwehw4vuusp2eeflctf7wdtk8dugr28m9z3zfrcucvq8j893mluqpp5sq82g8yy5a4c2t3nn3ryf8czv02r2e7qqgryqpmyjy22uy2wqrdsdqlw3hk7gr90pcx2mnnd9mx2grsd9a85cgxqyjw5qcqp29qxpqysgq2jm0y82d2337q6h7u4jclv3ctf7wxhssud2n4z5u87ye7e2em6xp024md9gqdz4dnmjnfedrttf275hst7rsgwgh8n5qnrw8z6qmlnqqseeq9f"]}}}` + "\n\n")
+	in := bytes.Repeat(msg, 1000)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	var rd *Reader
+	for i := 0; i < b.N; i++ {
+		if i%1000 == 0 {
+			rd = NewReader(bytes.NewReader(in), 0)
+		}
+		if _, err := rd.Next(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

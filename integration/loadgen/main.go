@@ -50,6 +50,8 @@ func main() {
 	n := flag.Int("n", 200_000, "hook calls per run")
 	c := flag.Int("c", 16, "calls in flight")
 	floor := flag.Bool("floor", false, "act as the floor responder (internal)")
+	procs := flag.Int("procs", 1, "GOMAXPROCS of the responders (cores they may use)")
+	only := flag.String("only", "", "send only this method from the mix (e.g. getinfo)")
 	flag.Parse()
 	// Started by lightningd (as the integration benchmarks do), it is
 	// the floor plugin.
@@ -57,13 +59,22 @@ func main() {
 		respond(os.Stdin, os.Stdout)
 		return
 	}
+	if *only != "" {
+		mix = slices.DeleteFunc(mix, func(m struct{ method, params string }) bool { return m.method != *only })
+		if len(mix) == 0 {
+			log.Fatalf("no %q in the mix", *only)
+		}
+	}
 	self, err := os.Executable()
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("loadgen: %d hook calls, %d in flight, %d-call mix (%s), GOMAXPROCS=%d\n", *n, *c, len(mix), methods(), runtime.GOMAXPROCS(0))
-	p := run(exec.Command(*bin), *n, *c)
-	f := run(exec.Command(self, "-floor"), *n, *c)
+	fmt.Printf("loadgen: %d hook calls, %d in flight, %d-call mix (%s), responders GOMAXPROCS=%d, %d CPUs\n", *n, *c, len(mix), methods(), *procs, runtime.NumCPU())
+	env := append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", *procs))
+	pc, fc := exec.Command(*bin), exec.Command(self, "-floor")
+	pc.Env, fc.Env = env, env
+	p := run(pc, *n, *c)
+	f := run(fc, *n, *c)
 	p.print("pay-up-to")
 	f.print("floor")
 	fmt.Printf("ratio pay-up-to/floor: p50 %.2fx, p99 %.2fx, throughput %.2fx\n",
