@@ -106,7 +106,7 @@ func msat(v jsonrpc.Value) (amount.MSat, error) {
 	return amount.ParseMSat(strings.TrimSpace(s))
 }
 
-// decide returns nil to let a command run, or the error that refuses it.
+// decide returns nil to let a command run, or the refusal.
 // id is the command's own JSON-RPC id, which prefixes the ids of the calls
 // it makes (e.g. "cli:pay#7" → "cli:pay#7/cln:xpay-as-pay#8/…").
 func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
@@ -117,11 +117,11 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 	if method == "preapproveinvoice" {
 		g.learnPayPath(id)
 	}
-	err := g.judge(method, id, sp, params)
+	r := g.judge(method, id, sp, params)
 	if sp.rewritten && g.xpayTakesPay.Load() {
 		return nil // remembered here, refused at preapproveinvoice
 	}
-	return err
+	return r
 }
 
 // learnPayPath notes from a preapproveinvoice call's id whether the last
@@ -168,7 +168,7 @@ func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *refusa
 			dest, _ = ds[0].String()
 		}
 		if spent > limit {
-			return overLimit(method, "keysend amount", spent, limit, "destination", dest)
+			return overLimit("keysend amount", spent, limit, "destination", dest)
 		}
 		return nil
 	}
@@ -182,8 +182,8 @@ func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *refusa
 		if err != nil {
 			return unverified(method, "the invoice is not a string", "", "")
 		}
-		if err := g.check(method, id, sp, s, amounts, spent, limit); err != nil {
-			return err
+		if r := g.check(method, id, sp, s, amounts, spent, limit); r != nil {
+			return r
 		}
 	}
 	return nil
@@ -197,7 +197,7 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 			// A BIP353 name: xpay fetches an invoice for it, which then
 			// reaches preapproveinvoice with its exact amount.
 			if spent > limit {
-				return overLimit(method, "payment amount", spent, limit, "invstring", s)
+				return overLimit("payment amount", spent, limit, "invstring", s)
 			}
 			return nil
 		}
@@ -231,12 +231,12 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 		if !inv.HasAmount {
 			what = "payment amount"
 		}
-		return overLimit(method, what, spent, limit, key, s)
+		return overLimit(what, spent, limit, key, s)
 	}
 	return nil
 }
 
-func overLimit(method, what string, spent, limit amount.MSat, key, subject string) *refusal {
+func overLimit(what string, spent, limit amount.MSat, key, subject string) *refusal {
 	tooHigh := "invoice_too_high"
 	if key == "destination" {
 		tooHigh = "amount_too_high"
