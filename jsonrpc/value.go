@@ -280,7 +280,10 @@ func (v Value) echoable() bool {
 		if err != nil || e != len(v) {
 			return false
 		}
-		_, err = unquote(v)
+		if bytes.IndexByte(v, '\\') < 0 {
+			return true
+		}
+		_, err = unquote(v) // only to check the escapes
 		return err == nil
 	case 'n':
 		return string(v) == "null"
