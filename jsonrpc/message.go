@@ -42,10 +42,10 @@ type Request struct {
 	Params Value
 }
 
-// parseRequest reads the first "id", "method" and "params" members, as
+// ParseRequest reads the first "id", "method" and "params" members, as
 // lightningd does. It returns what it found even when data is malformed or
 // truncated, with the error.
-func parseRequest(data Value) (Request, error) {
+func ParseRequest(data Value) (Request, error) {
 	var req Request
 	var seenID, seenMethod, seenParams bool
 	var methodErr error

@@ -42,8 +42,6 @@ type Server struct {
 	w    *bufio.Writer
 	buf  bytes.Buffer
 	werr error
-
-	shutdown error // set by a handler's ErrShutdown
 }
 
 // NewServer returns a Server writing to w. Messages longer than maxMessage
@@ -69,10 +67,9 @@ func (s *Server) Serve(r io.Reader) error {
 			s.flush()
 			return fmt.Errorf("jsonrpc: reading: %w", err)
 		}
-		s.dispatch(m)
-		if s.shutdown != nil {
+		if err := s.dispatch(m); err != nil {
 			s.flush()
-			return s.shutdown
+			return err
 		}
 		if !rd.Buffered() {
 			if err := s.flush(); err != nil {
@@ -84,15 +81,16 @@ func (s *Server) Serve(r io.Reader) error {
 	}
 }
 
-func (s *Server) dispatch(m Message) {
-	req, perr := parseRequest(m.Data)
+// dispatch answers one message; it returns only a handler's ErrShutdown.
+func (s *Server) dispatch(m Message) error {
+	req, perr := ParseRequest(m.Data)
 	if req.ID != nil && !req.ID.echoable() {
 		s.Log("unusual", "cannot answer a request whose id is not JSON: %.200q", m.Data)
-		return
+		return nil
 	}
 	if req.ID == nil && (perr != nil || m.Truncated) {
 		s.Log("unusual", "ignoring a message that is not a request: %.200q", m.Data)
-		return
+		return nil
 	}
 	h := s.handlers[req.Method]
 	fb, _ := h.(Fallback)
@@ -110,13 +108,13 @@ func (s *Server) dispatch(m Message) {
 	default:
 		res, err := s.call(h, fb, req)
 		if errors.Is(err, ErrShutdown) {
-			s.shutdown = err
-			return
+			return err
 		}
 		if req.ID != nil {
 			s.reply(req.ID, res, err)
 		}
 	}
+	return nil
 }
 
 // call runs h, turning a panic into fb's answer or an internal error.

@@ -287,15 +287,10 @@ func (v Value) echoable() bool {
 		return err == nil
 	case 'n':
 		return string(v) == "null"
-	case 0:
-		return false
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return json.Valid(v) // a valid value starting so is a number
 	}
-	for i, c := range v {
-		if !(c >= '0' && c <= '9' || c == '-' && i == 0 || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-			return false
-		}
-	}
-	return json.Valid(v)
+	return false
 }
 
 // AppendString appends s as a JSON string: quotes, backslashes and control
