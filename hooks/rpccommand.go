@@ -86,31 +86,20 @@ func (g *Guard) Fallback(params jsonrpc.Value, cause error) any {
 	return unverified(method, why, "", "").answer()
 }
 
-// command reads the first method, id and params of the forwarded request,
-// as lightningd acts on the first of duplicated members.
+// command reads the forwarded request as lightningd acts on it (the first
+// of duplicated members); id is its own id as lightningd prefixes nested
+// calls with it: a string id without its quotes, any other raw.
 func command(cmd jsonrpc.Value) (method, id string, params jsonrpc.Value, err error) {
-	var seenM, seenI, seenP bool
-	err = cmd.Members(func(k string, v jsonrpc.Value) bool {
-		switch {
-		case k == "method" && !seenM:
-			method, _ = v.String()
-			seenM = true
-		case k == "id" && !seenI:
-			// lightningd strips the quotes of a string id to prefix the
-			// ids of nested calls; other ids are used raw.
-			if id, _ = v.String(); v.Kind() != '"' {
-				id = strings.TrimSpace(string(v))
-			}
-			seenI = true
-		case k == "params" && !seenP:
-			params, seenP = v, true
+	req, err := jsonrpc.ParseRequest(cmd)
+	if req.ID != nil {
+		if id, _ = req.ID.String(); req.ID.Kind() != '"' {
+			id = strings.TrimSpace(string(req.ID))
 		}
-		return true
-	})
-	if err == nil && method == "" {
+	}
+	if err == nil && req.Method == "" {
 		err = fmt.Errorf("no method")
 	}
-	return method, id, params, err
+	return req.Method, id, req.Params, err
 }
 
 // refusal is a return.error answer. It is encoded by hand, in a fixed
