@@ -334,3 +334,35 @@ func BenchmarkParseMSat(b *testing.B) {
 		}
 	}
 }
+
+// TestPaymentHash reads BOLT11's p field (the spec's vectors, whose hash is
+// 0001…0102, and one with another) and BOLT12's invoice_payment_hash.
+func TestPaymentHash(t *testing.T) {
+	const specHash = "0001020304050607080900010203040506070809000102030405060708090102"
+	for _, v := range bolt11Valid {
+		t.Run(v.name, func(t *testing.T) {
+			inv, err := Decode(v.invoice)
+			assert.NilError(t, err)
+			want := specHash
+			if v.name == "9678785340p" {
+				want = "462264ede7e14047e9b249da94fefc47f41f7d02ee9b091815a5506bc8abf75f"
+			}
+			assert.Equal(t, inv.PaymentHash, want)
+		})
+	}
+	t.Run("p field of the wrong length is skipped", func(t *testing.T) {
+		_, data, err := bech32Decode(bolt11Valid[1].invoice, true)
+		assert.NilError(t, err)
+		// Insert a 51-group p field before the real one.
+		field := append([]byte{1, 1, 19}, make([]byte, 51)...)
+		data = append(append(append([]byte(nil), data[:7]...), field...), data[7:]...)
+		inv, err := Decode(bech32Encode("lnbc2500u", data))
+		assert.NilError(t, err)
+		assert.Equal(t, inv.PaymentHash, specHash)
+	})
+	t.Run("offer has none", func(t *testing.T) {
+		inv, err := Decode("lno1qcp4256ypqpzwyq2p32x2um5ypmx2cm5dae8x93pqthvwfzadd7jejes8q9lhc4rvjxd022zv5l44g6qah82ru5rdpnpj")
+		assert.NilError(t, err)
+		assert.Equal(t, inv.PaymentHash, "")
+	})
+}

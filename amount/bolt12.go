@@ -1,6 +1,7 @@
 package amount
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,9 +10,10 @@ import (
 
 // BOLT12 TLV types read here.
 const (
-	tlvOfferCurrency = 6
-	tlvOfferAmount   = 8
-	tlvInvoiceAmount = 170
+	tlvOfferCurrency      = 6
+	tlvOfferAmount        = 8
+	tlvInvoicePaymentHash = 168
+	tlvInvoiceAmount      = 170
 )
 
 var errTruncated = errors.New("amount: bolt12 TLV stream is truncated")
@@ -79,6 +81,11 @@ func decodeBolt12(s string) (Invoice, error) {
 				return Invoice{}, err
 			}
 			inv.Amount, inv.HasAmount = MSat(a), true
+		case typ == tlvInvoicePaymentHash && inv.Kind == Bolt12Invoice:
+			if len(v) != 32 {
+				return Invoice{}, fmt.Errorf("amount: bolt12 invoice_payment_hash is %d bytes, not 32", len(v))
+			}
+			inv.PaymentHash = hex.EncodeToString(v)
 		case typ == tlvOfferCurrency && inv.Kind == Bolt12Offer:
 			if !utf8.Valid(v) {
 				return Invoice{}, fmt.Errorf("amount: bolt12 offer currency is not UTF-8")

@@ -1,6 +1,7 @@
 package amount
 
 import (
+	"encoding/hex"
 	"fmt"
 	"math/bits"
 	"strings"
@@ -25,6 +26,9 @@ type Invoice struct {
 	// Currency is an offer's ISO 4217 code when its amount is not in BTC;
 	// Amount is then in that currency's minor unit, not msat.
 	Currency string
+	// PaymentHash is the hex payment hash of an invoice (an offer has
+	// none): what links the HTLCs a payment sends to its approval.
+	PaymentHash string
 }
 
 // Canonical is the invoice string as CLN's pay and preapproveinvoice read
@@ -61,10 +65,11 @@ func DecodeBolt11(s string) (Invoice, error) {
 	if err != nil {
 		return Invoice{}, err
 	}
-	if err := bolt11Layout(data); err != nil {
+	hash, err := bolt11Layout(data)
+	if err != nil {
 		return Invoice{}, err
 	}
-	inv := Invoice{Kind: Bolt11}
+	inv := Invoice{Kind: Bolt11, PaymentHash: hash}
 	i := strings.IndexAny(hrp, "0123456789")
 	if i < 0 {
 		i = len(hrp)
@@ -114,22 +119,31 @@ func DecodeBolt11(s string) (Invoice, error) {
 }
 
 // bolt11Layout checks that data is a timestamp, tagged fields that fit
-// exactly, and a signature. lightningd checks the rest, signature included.
-func bolt11Layout(data []byte) error {
+// exactly, and a signature, and returns the payment hash (field p) in hex.
+// lightningd checks the rest, signature included.
+func bolt11Layout(data []byte) (hash string, err error) {
 	const timestamp, signature = 7, 104
+	const tagPaymentHash, hashLen = 1, 52 // 52 five-bit groups: 256 bits
 	if len(data) < timestamp+signature {
-		return fmt.Errorf("amount: bolt11 invoice is too short")
+		return "", fmt.Errorf("amount: bolt11 invoice is too short")
 	}
 	i, end := timestamp, len(data)-signature
 	for i < end {
 		if end-i < 3 {
-			return fmt.Errorf("amount: bolt11 tagged field is truncated")
+			return "", fmt.Errorf("amount: bolt11 tagged field is truncated")
 		}
 		n := int(data[i+1])<<5 | int(data[i+2])
+		// BOLT11: readers skip a p field of the wrong length; the first
+		// well-formed one counts, as in common/bolt11.c.
+		if data[i] == tagPaymentHash && n == hashLen && hash == "" && i+3+n <= end {
+			if b, _ := bytes8(data[i+3 : i+3+n]); len(b) == 32 {
+				hash = hex.EncodeToString(b)
+			}
+		}
 		i += 3 + n
 	}
 	if i != end {
-		return fmt.Errorf("amount: bolt11 tagged field overruns the signature")
+		return "", fmt.Errorf("amount: bolt11 tagged field overruns the signature")
 	}
-	return nil
+	return hash, nil
 }
