@@ -1,25 +1,36 @@
-// Package integration runs pay-up-to inside real lightningd nodes on
-// regtest, with a genesis-only chain backend instead of bitcoind. Point it
-// at a lightningd with LIGHTNINGD=/path/to/lightningd (or put lightningd on
-// PATH); without one every test skips.
+// Package integration runs pay-up-to inside real lightningd nodes on a real
+// regtest chain: btcd (installed with go install into the user cache on
+// first use) and lnnet's network of lightningd nodes with announced
+// channels, so payments complete. Point it at a lightningd with
+// LIGHTNINGD=/path/to/lightningd (or put lightningd on PATH); without one
+// every test skips and nothing is installed.
+//
+// For test files: sharedLine(t) is the network most tests pay over, l1–l2–l3
+// with announced channels and pay-up-to on l1 (limit 0.001btc); newLine(t,
+// l1Opts, l1Config...) makes a fresh line whose l1 runs with your options
+// and config lines (load pay-up-to there yourself, e.g. "plugin="+plugin,
+// "limit=…"); startNode(t, opts, config...) starts one unconnected node on
+// the same btcd. A *node wraps lnnet.Node for one test: call/must send RPCs,
+// invoice/offer make invstrings, balance(peer) is what l1 holds in its
+// channels with peer, sendpays(hash) lists the HTLCs it sent for a payment,
+// settled() waits until no HTLC is in flight, checkAlive() checks the log.
 package integration
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/payupto/pay-up-to/integration/lnnet"
 	"gotest.tools/v3/assert"
 )
 
@@ -30,8 +41,18 @@ var (
 	backend    string // the chain backend plugin
 	floor      string // loadgen, whose -floor mode is a do-nothing hook plugin
 	version    string // lightningd --version
-	baseOpts   []string
 	skipReason string
+)
+
+// channelSat is the size of every channel in a line: fifty payments of
+// the limit.
+const channelSat = 5_000_000
+
+// The network, started on first use and stopped by TestMain.
+var (
+	netOnce sync.Once
+	network *lnnet.Network
+	netErr  error
 )
 
 func TestMain(m *testing.M) {
@@ -39,10 +60,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	lightningd = os.Getenv("LIGHTNINGD")
-	if lightningd == "" {
-		lightningd, _ = exec.LookPath("lightningd")
-	}
+	lightningd = lnnet.FindLightningd()
 	if lightningd == "" {
 		skipReason = "integration: no lightningd on PATH or in $LIGHTNINGD; skipping the real-node tests"
 		fmt.Println(skipReason)
@@ -54,11 +72,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	version = strings.TrimSpace(string(out))
-	// Offers needed a flag before v24.11 (which then deprecated it).
-	if help, _ := exec.Command(lightningd, "--help").Output(); strings.Contains(string(help), "--experimental-offers") && (strings.HasPrefix(version, "v23.") || strings.HasPrefix(version, "v24.0")) {
-		baseOpts = append(baseOpts, "--experimental-offers")
-	}
-	cliPath = findCLI()
+	cliPath = lnnet.FindCLI(lightningd)
 	tmp, err := os.MkdirTemp("", "pay-up-to-integration")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -84,6 +98,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	fmt.Printf("integration: lightningd %s (%s)\n", version, lightningd)
+	defer func() {
+		if network != nil {
+			network.Stop()
+		}
+	}()
 	return m.Run()
 }
 
@@ -96,183 +115,153 @@ func goBuild(out, pkg string) error {
 	return nil
 }
 
-// findCLI looks beside lightningd (install or build tree), then on PATH.
-func findCLI() string {
-	if p := os.Getenv("LIGHTNING_CLI"); p != "" {
-		return p
-	}
-	dir := filepath.Dir(lightningd)
-	for _, p := range []string{filepath.Join(dir, "lightning-cli"), filepath.Join(dir, "..", "cli", "lightning-cli")} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	p, _ := exec.LookPath("lightning-cli")
-	return p
-}
-
-// node is one running lightningd.
-type node struct {
-	t    testing.TB
-	dir  string
-	port int
-	cmd  *exec.Cmd
-	done chan struct{} // closed when lightningd exits
-	err  error         // its exit status, once done
-	id   string
-	seq  atomic.Int64
-}
-
-// startNode starts lightningd with the chain backend and extra options;
-// configLines go to its config file.
-func startNode(t *testing.T, opts []string, configLines ...string) *node {
+// getNetwork returns the test binary's network (btcd), starting it on
+// first use; it skips the test when there is no lightningd.
+func getNetwork(t testing.TB) *lnnet.Network {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)
 	}
+	netOnce.Do(func() {
+		start := time.Now()
+		network, netErr = lnnet.Start(lnnet.Config{Lightningd: lightningd, Backend: backend})
+		if netErr == nil {
+			fmt.Printf("integration: btcd up in %v (%s)\n", time.Since(start).Round(time.Millisecond), network.Dir)
+		}
+	})
+	if netErr != nil {
+		t.Fatal(netErr)
+	}
+	return network
+}
+
+// node is one lightningd, seen from one test.
+type node struct {
+	*lnnet.Node
+	t testing.TB
+}
+
+// rpcError is a JSON-RPC error from lightningd.
+type rpcError = lnnet.Error
+
+// recordEnv makes pay-up-to record what lightningd sends it when
+// PAY_UP_TO_RECORD_DIR is set.
+func recordEnv(t testing.TB, name string) []string {
+	dir := os.Getenv("PAY_UP_TO_RECORD_DIR")
+	if dir == "" {
+		return nil
+	}
+	file := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()) + fmt.Sprintf("-%s-%d.in", name, labels.Add(1))
+	return []string{"PAY_UP_TO_RECORD=" + filepath.Join(dir, file)}
+}
+
+// startNode starts lightningd on the network with extra options;
+// configLines go to its config file. It stops when the test ends.
+func startNode(t *testing.T, opts []string, configLines ...string) *node {
+	t.Helper()
 	n, err := launch(t, opts, configLines...)
 	assert.NilError(t, err)
 	return n
 }
 
-// launch starts lightningd and waits for its RPC; an error is returned
-// (with the log) if lightningd exits first.
+// launch is startNode returning an error (with the log) if lightningd
+// exits during startup.
 func launch(t testing.TB, opts []string, configLines ...string) (*node, error) {
 	t.Helper()
-	n := &node{t: t, dir: t.TempDir(), port: freePort(t), done: make(chan struct{})}
-	config := "network=regtest\n" + strings.Join(configLines, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(n.dir, "config"), []byte(config), 0o600); err != nil {
+	nw := getNetwork(t)
+	n, err := nw.StartNode(lnnet.NodeOptions{Args: opts, Config: configLines, Env: recordEnv(t, "n")})
+	if err != nil {
 		return nil, err
 	}
-	args := append([]string{
-		"--lightning-dir=" + n.dir,
-		"--disable-plugin=bcli",
-		"--plugin=" + backend,
-		fmt.Sprintf("--bind-addr=127.0.0.1:%d", n.port),
-		"--log-file=" + n.logPath(),
-		"--log-level=debug",
-	}, append(baseOpts, opts...)...)
-	n.cmd = exec.Command(lightningd, args...)
-	n.cmd.Env = os.Environ()
-	if dir := os.Getenv("PAY_UP_TO_RECORD_DIR"); dir != "" {
-		name := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
-		n.cmd.Env = append(n.cmd.Env, "PAY_UP_TO_RECORD="+filepath.Join(dir, fmt.Sprintf("%s-%d.in", name, n.port)))
-	}
-	var stderr bytes.Buffer
-	n.cmd.Stderr = &stderr
-	if err := n.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { n.err = n.cmd.Wait(); close(n.done) }()
-	t.Cleanup(n.stop)
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if !n.alive() {
-			return nil, fmt.Errorf("lightningd exited (%v): %s\n%s", n.err, stderr.String(), n.logTail(30))
-		}
-		// RPC answers before startup ends; v23.02 never inits a plugin
-		// started in between, so wait for the end of startup too.
-		var info struct{ ID string }
-		if n.tryCall("getinfo", nil, &info) == nil && strings.Contains(n.logTail(1000), "Server started with public key") {
-			n.id = info.ID
-			return n, nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return nil, fmt.Errorf("lightningd did not answer getinfo in 60s:\n%s", n.logTail(30))
+	w := &node{n, t}
+	t.Cleanup(w.stop)
+	return w, nil
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	assert.NilError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func (n *node) logPath() string { return filepath.Join(n.dir, "log") }
-func (n *node) rpcPath() string { return filepath.Join(n.dir, "regtest", "lightning-rpc") }
-
-func (n *node) logTail(lines int) string {
-	b, _ := os.ReadFile(n.logPath())
-	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
-	}
-	return strings.Join(all, "\n")
-}
-
-// alive reports whether lightningd is still running.
-func (n *node) alive() bool {
-	select {
-	case <-n.done:
-		return false
-	default:
-		return true
-	}
-}
-
+// stop stops lightningd, logging its log's end if the test failed.
 func (n *node) stop() {
 	if n.t.Failed() {
-		n.t.Logf("lightningd log (%s):\n%s", n.dir, n.logTail(40))
+		n.t.Logf("lightningd log (%s):\n%s", n.Dir, n.LogTail(40))
 	}
-	if !n.alive() {
-		return
-	}
-	n.tryCall("stop", nil, nil)
-	select {
-	case <-n.done:
-	case <-time.After(20 * time.Second):
-		n.cmd.Process.Kill()
-		<-n.done
-	}
+	n.Stop()
 }
 
-// rpcError is a JSON-RPC error from lightningd.
-type rpcError struct {
-	Code    int64           `json:"code"`
-	Message string          `json:"message"`
-	Data    json.RawMessage `json:"data"`
+// line is a started l1–l2–l3, or why it could not start.
+type line struct {
+	nodes []*lnnet.Node
+	err   error
 }
 
-func (e *rpcError) Error() string { return fmt.Sprintf("%d: %s %s", e.Code, e.Message, e.Data) }
+var (
+	linesMu sync.Mutex // protects lines
+	lines   = map[string]*line{}
+)
 
-// tryCall sends one request over the RPC socket; a JSON-RPC error comes
-// back as *rpcError.
+// sharedLine returns the line most tests pay over: l1–l2–l3 with announced
+// channels of channelSat, each funded by its left node, and pay-up-to
+// loaded on l1 with limit 0.001btc. It starts on first use and lives until
+// the test binary ends, so tests must leave it as they found it (restore
+// the limit, keep pay-up-to running).
+func sharedLine(t *testing.T) (l1, l2, l3 *node) {
+	t.Helper()
+	return cachedLine(t, nil)
+}
+
+// cachedLine is sharedLine with l1Opts on l1's command line: one line per
+// distinct l1Opts, shared by the tests that ask for it.
+func cachedLine(t *testing.T, l1Opts []string) (l1, l2, l3 *node) {
+	t.Helper()
+	nw := getNetwork(t)
+	key := strings.Join(l1Opts, " ")
+	linesMu.Lock()
+	ln := lines[key]
+	if ln == nil {
+		ln = &line{}
+		start := time.Now()
+		ln.nodes, ln.err = nw.Line(channelSat, lnnet.NodeOptions{Name: "l1", Args: l1Opts, Config: []string{"plugin=" + plugin, "limit=0.001btc"}, Env: recordEnv(t, "l1")}, lnnet.NodeOptions{Name: "l2"}, lnnet.NodeOptions{Name: "l3"})
+		if ln.err == nil {
+			fmt.Printf("integration: line l1–l2–l3 (l1 %q) payable in %v\n", l1Opts, time.Since(start).Round(time.Millisecond))
+		}
+		lines[key] = ln
+	}
+	linesMu.Unlock()
+	if ln.err != nil {
+		t.Fatal(ln.err)
+	}
+	l1, l2, l3 = &node{ln.nodes[0], t}, &node{ln.nodes[1], t}, &node{ln.nodes[2], t}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("l1's lightningd log (%s):\n%s", l1.Dir, l1.LogTail(40))
+		}
+	})
+	return l1, l2, l3
+}
+
+// newLine starts a fresh l1–l2–l3 like sharedLine's, for this test only;
+// l1 runs with l1Opts and l1Config (its config file lines; nothing loads
+// pay-up-to unless they do).
+func newLine(t *testing.T, l1Opts []string, l1Config ...string) (l1, l2, l3 *node) {
+	t.Helper()
+	nw := getNetwork(t)
+	nodes, err := nw.Line(channelSat, lnnet.NodeOptions{Name: "l1", Args: l1Opts, Config: l1Config, Env: recordEnv(t, "l1")}, lnnet.NodeOptions{Name: "l2"}, lnnet.NodeOptions{Name: "l3"})
+	assert.NilError(t, err)
+	l1, l2, l3 = &node{nodes[0], t}, &node{nodes[1], t}, &node{nodes[2], t}
+	t.Cleanup(l3.Stop)
+	t.Cleanup(l2.Stop)
+	t.Cleanup(l1.stop)
+	return l1, l2, l3
+}
+
+// tryCall sends one request; a JSON-RPC error comes back as *rpcError.
 func (n *node) tryCall(method string, params any, result any) error {
-	conn, err := net.DialTimeout("unix", n.rpcPath(), 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(120 * time.Second))
-	if params == nil {
-		params = map[string]any{}
-	}
-	req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": fmt.Sprintf("test:%s#%d", method, n.seq.Add(1)), "method": method, "params": params})
-	if _, err := conn.Write(req); err != nil {
-		return err
-	}
-	var resp struct {
-		Result json.RawMessage `json:"result"`
-		Error  *rpcError       `json:"error"`
-	}
-	if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&resp); err != nil {
-		return err
-	}
-	if resp.Error != nil {
-		return resp.Error
-	}
-	if result != nil {
-		return json.Unmarshal(resp.Result, result)
-	}
-	return nil
+	return n.Call(method, params, result)
 }
 
 // call is tryCall that fails the test on a transport error and returns
 // a JSON-RPC error, if any.
 func (n *node) call(method string, params any, result any) *rpcError {
 	n.t.Helper()
-	err := n.tryCall(method, params, result)
+	err := n.Call(method, params, result)
 	var re *rpcError
 	if errors.As(err, &re) {
 		return re
@@ -290,14 +279,10 @@ func (n *node) must(method string, params any, result any) {
 }
 
 // has reports whether lightningd has a command (plugins included).
-func (n *node) has(command string) bool {
-	return n.call("help", map[string]any{"command": command}, nil) == nil
-}
+func (n *node) has(command string) bool { return n.Has(command) }
 
 // hasConfig reports whether lightningd knows a configuration option.
-func (n *node) hasConfig(name string) bool {
-	return n.call("listconfigs", map[string]any{"config": name}, nil) == nil
-}
+func (n *node) hasConfig(name string) bool { return n.HasConfig(name) }
 
 var labels atomic.Int64
 
@@ -317,9 +302,20 @@ func (n *node) offer(amount string) string {
 	return r.Bolt12
 }
 
+// paymentHash is an invoice's payment hash.
+func (n *node) paymentHash(invstring string) string {
+	n.t.Helper()
+	var r struct {
+		PaymentHash        string `json:"payment_hash"`
+		InvoicePaymentHash string `json:"invoice_payment_hash"`
+	}
+	n.must("decode", []any{invstring}, &r)
+	return r.PaymentHash + r.InvoicePaymentHash
+}
+
 func (n *node) connect(peer *node) {
 	n.t.Helper()
-	n.must("connect", map[string]any{"id": fmt.Sprintf("%s@127.0.0.1:%d", peer.id, peer.port)}, nil)
+	n.must("connect", map[string]any{"id": fmt.Sprintf("%s@127.0.0.1:%d", peer.ID, peer.Port)}, nil)
 }
 
 // startPlugin starts pay-up-to dynamically, as the README says.
@@ -328,13 +324,88 @@ func (n *node) startPlugin(limit string) {
 	n.must("plugin", map[string]any{"subcommand": "start", "plugin": plugin, "limit": limit}, nil)
 }
 
+// balance is what n holds, in msat, in its channels with peer.
+func (n *node) balance(peer *node) int64 {
+	n.t.Helper()
+	var r struct {
+		Channels []struct {
+			PeerID   string          `json:"peer_id"`
+			ToUsMsat json.RawMessage `json:"to_us_msat"`
+		}
+	}
+	n.must("listpeerchannels", map[string]any{"id": peer.ID}, &r)
+	total := int64(0)
+	for _, c := range r.Channels {
+		m, err := lnnet.Msat(c.ToUsMsat)
+		assert.NilError(n.t, err)
+		total += m
+	}
+	return total
+}
+
+// sendpay is one HTLC n sent (a listsendpays row).
+type sendpay struct {
+	PaymentHash string `json:"payment_hash"`
+	Status      string `json:"status"` // pending, complete or failed
+	PartID      int64  `json:"partid"`
+	GroupID     int64  `json:"groupid"`
+}
+
+// sendpays lists the HTLCs n sent for a payment hash ("" for all).
+func (n *node) sendpays(hash string) []sendpay {
+	n.t.Helper()
+	p := map[string]any{}
+	if hash != "" {
+		p["payment_hash"] = hash
+	}
+	var r struct{ Payments []sendpay }
+	n.must("listsendpays", p, &r)
+	return r.Payments
+}
+
+// settled waits until no HTLC is in flight in n's channels, so that
+// balances stand still.
+func (n *node) settled() {
+	n.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var r struct {
+			Channels []struct{ Htlcs []json.RawMessage }
+		}
+		n.must("listpeerchannels", nil, &r)
+		inFlight := 0
+		for _, c := range r.Channels {
+			inFlight += len(c.Htlcs)
+		}
+		if inFlight == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("%d HTLCs still in flight after 30s", inFlight)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// invoiceStatus is the status of n's invoice for a payment hash ("" if
+// there is none).
+func (n *node) invoiceStatus(hash string) string {
+	n.t.Helper()
+	var r struct{ Invoices []struct{ Status string } }
+	n.must("listinvoices", map[string]any{"payment_hash": hash}, &r)
+	if len(r.Invoices) == 0 {
+		return ""
+	}
+	return r.Invoices[0].Status
+}
+
 // cli runs lightning-cli against n; it returns stdout and the exit code.
 func (n *node) cli(args ...string) (string, int) {
 	n.t.Helper()
 	if cliPath == "" {
 		n.t.Skip("integration: no lightning-cli found beside lightningd, on PATH or in $LIGHTNING_CLI")
 	}
-	cmd := exec.Command(cliPath, append([]string{"--lightning-dir=" + n.dir, "--network=regtest"}, args...)...)
+	cmd := exec.Command(cliPath, append([]string{"--lightning-dir=" + n.Dir, "--network=regtest"}, args...)...)
 	out, err := cmd.Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -348,9 +419,9 @@ func (n *node) cli(args ...string) (string, int) {
 // nothing broken about our hook.
 func (n *node) checkAlive() {
 	n.t.Helper()
-	assert.Assert(n.t, n.alive(), "lightningd died:\n%s", n.logTail(40))
+	assert.Assert(n.t, n.Alive(), "lightningd died:\n%s", n.LogTail(40))
 	n.must("getinfo", nil, nil)
-	b, _ := os.ReadFile(n.logPath())
+	b, _ := os.ReadFile(n.LogPath())
 	// While pay-up-to has not yet seen that xpay takes pay over, it
 	// refuses the first over-limit pay directly, which lightningd ignores
 	// (and logs) before preapproveinvoice refuses it.

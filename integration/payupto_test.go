@@ -1,11 +1,15 @@
 package integration
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/payupto/pay-up-to/integration/lnnet"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )
@@ -30,142 +34,228 @@ func refusal(t *testing.T, e *rpcError, fields map[string]any) {
 	}
 }
 
-// proceeded checks that a payment got past the guard: with no channels it
-// fails in lightningd's own routing, never with one of our codes.
-func proceeded(t *testing.T, e *rpcError) {
-	t.Helper()
-	if e == nil {
-		return
-	}
-	assert.Assert(t, e.Code != codeOverLimit && e.Code != codeUnverified && !strings.Contains(e.Message, "pay-up-to"), "refused: %v", e)
+// payResult is what the tests read from any pay command's answer.
+type payResult struct {
+	PaymentHash     string `json:"payment_hash"`
+	PaymentPreimage string `json:"payment_preimage"`
+	Status          string `json:"status"` // pay, renepay, keysend; xpay has none
 }
 
-// cliError reads the error lightning-cli printed, past the "# …"
-// notification lines it prints first.
-func cliError(t *testing.T, out string) *rpcError {
+// hash is the payment hash, or that of the preimage (xpay gives only it).
+func (r payResult) hash(t *testing.T) string {
 	t.Helper()
+	if r.PaymentHash != "" {
+		return r.PaymentHash
+	}
+	p, err := hex.DecodeString(r.PaymentPreimage)
+	assert.NilError(t, err, "no payment hash or preimage in %+v", r)
+	h := sha256.Sum256(p)
+	return hex.EncodeToString(h[:])
+}
+
+// completed checks that a payment from l1 to l3 went through: no error,
+// status complete (where the command has one), a complete HTLC in l1's
+// listsendpays, and l3's invoice paid.
+func completed(t *testing.T, l1, l3 *node, e *rpcError, r payResult) {
+	t.Helper()
+	assert.Assert(t, e == nil, "payment failed: %v", e)
+	if r.Status != "" {
+		assert.Equal(t, r.Status, "complete")
+	}
+	hash := r.hash(t)
+	done := 0
+	for _, p := range l1.sendpays(hash) {
+		if p.Status == "complete" {
+			done++
+		}
+	}
+	assert.Assert(t, done > 0, "no complete listsendpays row for %s: %+v", hash, l1.sendpays(hash))
+	assert.Equal(t, l3.invoiceStatus(hash), "paid")
+}
+
+// noHTLC runs pay, which must be refused, and checks that no HTLC left
+// l1: no new listsendpays row and l1's balance with l2 unchanged.
+func noHTLC(t *testing.T, l1, l2 *node, pay func()) {
+	t.Helper()
+	l1.settled()
+	rows, bal := len(l1.sendpays("")), l1.balance(l2)
+	pay()
+	assert.Equal(t, len(l1.sendpays("")), rows, "a refused payment sent an HTLC")
+	assert.Equal(t, l1.balance(l2), bal, "a refused payment moved l1's balance")
+}
+
+// cliJSON is what lightning-cli printed, past the "# …" notification
+// lines it prints first.
+func cliJSON(out string) []byte {
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
 		if !strings.HasPrefix(l, "#") {
 			lines = append(lines, l)
 		}
 	}
+	return []byte(strings.Join(lines, "\n"))
+}
+
+// cliError reads the error lightning-cli printed.
+func cliError(t *testing.T, out string) *rpcError {
+	t.Helper()
 	var e rpcError
-	assert.NilError(t, json.Unmarshal([]byte(strings.Join(lines, "\n")), &e), out)
+	assert.NilError(t, json.Unmarshal(cliJSON(out), &e), out)
 	return &e
 }
 
-// payModes are the ways `pay` can run on this lightningd: through xpay
-// (xpay-handle-pay true, the default since v25) or the legacy pay plugin.
-func payModes(t *testing.T) map[string][]string {
-	probe := startNode(t, nil)
-	defer probe.stop()
-	if !probe.hasConfig("xpay-handle-pay") {
-		return map[string][]string{"legacy pay": nil}
-	}
-	return map[string][]string{
-		"xpay-handle-pay=true":  {"--xpay-handle-pay=true"},
-		"xpay-handle-pay=false": {"--xpay-handle-pay=false"},
-	}
+// cliResult reads the result lightning-cli printed.
+func cliResult(t *testing.T, out string) payResult {
+	t.Helper()
+	var r payResult
+	assert.NilError(t, json.Unmarshal(cliJSON(out), &r), out)
+	return r
 }
 
-// TestUserScenario is the README's scenario, verbatim through lightning-cli.
+// payMode is one way `pay` can run on this lightningd: through xpay
+// (xpay-handle-pay true, the default since v26.06) or the legacy pay plugin.
+type payMode struct {
+	name   string
+	opts   []string // l1's options for it
+	shared bool     // the shared line's l1 runs so
+}
+
+func payModes(t *testing.T) []payMode {
+	l1, _, _ := sharedLine(t)
+	if !l1.hasConfig("xpay-handle-pay") {
+		return []payMode{{"legacy pay", nil, true}}
+	}
+	var r struct {
+		Configs map[string]struct {
+			ValueBool bool `json:"value_bool"`
+		}
+	}
+	l1.must("listconfigs", map[string]any{"config": "xpay-handle-pay"}, &r)
+	def := r.Configs["xpay-handle-pay"].ValueBool
+	var modes []payMode
+	for _, v := range []bool{true, false} {
+		modes = append(modes, payMode{fmt.Sprintf("xpay-handle-pay=%v", v), []string{fmt.Sprintf("--xpay-handle-pay=%v", v)}, v == def})
+	}
+	return modes
+}
+
+// line is the l1–l2–l3 whose l1 pays in this mode with pay-up-to loaded.
+func (m payMode) line(t *testing.T) (l1, l2, l3 *node) {
+	if m.shared {
+		return sharedLine(t)
+	}
+	return cachedLine(t, m.opts)
+}
+
+// TestUserScenario is the README's scenario, verbatim through
+// lightning-cli, on a fresh line whose l1 starts without the guard.
 func TestUserScenario(t *testing.T) {
-	for mode, opts := range payModes(t) {
-		t.Run(mode, func(t *testing.T) {
-			n1, n2 := startNode(t, opts), startNode(t, nil)
-			_, code := n1.cli("-k", "plugin", "subcommand=start", "plugin="+plugin, "limit=0.001btc")
+	for _, mode := range payModes(t) {
+		t.Run(mode.name, func(t *testing.T) {
+			l1, l2, l3 := newLine(t, mode.opts)
+			_, code := l1.cli("-k", "plugin", "subcommand=start", "plugin="+plugin, "limit=0.001btc")
 			assert.Equal(t, code, 0)
 
-			big := n2.invoice("0.002btc")
-			out, code := n1.cli("pay", big)
-			assert.Assert(t, code != 0, "lightning-cli must exit non-zero on a refusal")
-			refusal(t, cliError(t, out), map[string]any{"invoice_too_high": "0.002btc", "maximum_is": "0.001btc", "bolt11": big})
+			big := l3.invoice("0.002btc")
+			noHTLC(t, l1, l2, func() {
+				out, code := l1.cli("pay", big)
+				assert.Assert(t, code != 0, "lightning-cli must exit non-zero on a refusal")
+				refusal(t, cliError(t, out), map[string]any{"invoice_too_high": "0.002btc", "maximum_is": "0.001btc", "bolt11": big})
+			})
 
-			out, _ = n1.cli("pay", n2.invoice("0.0001btc"))
-			proceeded(t, cliError(t, out))
-			n1.checkAlive()
+			out, code := l1.cli("pay", l3.invoice("0.0001btc"))
+			assert.Equal(t, code, 0, out)
+			completed(t, l1, l3, nil, cliResult(t, out))
+			l1.checkAlive()
 		})
 	}
 }
 
-// TestBoundary: an amount equal to the limit passes, one msat more does not.
+// TestBoundary: an amount equal to the limit is paid, one msat more is
+// refused, on the shared line (limit 0.001btc = 100000000msat).
 func TestBoundary(t *testing.T) {
-	n1 := startNode(t, nil, "plugin="+plugin, "limit=100000000msat")
-	n2 := startNode(t, nil)
+	l1, l2, l3 := sharedLine(t)
 	equal, over := "100000000msat", "100000001msat"
 	for _, cmd := range []string{"pay", "xpay", "renepay"} {
-		if !n1.has(cmd) {
-			continue
-		}
 		t.Run(cmd, func(t *testing.T) {
-			proceeded(t, n1.call(cmd, []any{n2.invoice(equal)}, nil))
-			inv := n2.invoice(over)
-			refusal(t, n1.call(cmd, []any{inv}, nil), map[string]any{"amount_msat": 100000001.0, "maximum_msat": 100000000.0, "invoice_too_high": "0.00100000001btc", "bolt11": inv})
+			if !l1.has(cmd) {
+				t.Skipf("lightningd %s has no %s", version, cmd)
+			}
+			var r payResult
+			completed(t, l1, l3, l1.call(cmd, []any{l3.invoice(equal)}, &r), r)
+			inv := l3.invoice(over)
+			noHTLC(t, l1, l2, func() {
+				refusal(t, l1.call(cmd, []any{inv}, nil), map[string]any{"amount_msat": 100000001.0, "maximum_msat": 100000000.0, "invoice_too_high": "0.00100000001btc", "bolt11": inv})
+			})
 		})
 	}
 	t.Run("keysend", func(t *testing.T) {
-		proceeded(t, n1.call("keysend", []any{n2.id, equal}, nil))
-		refusal(t, n1.call("keysend", []any{n2.id, over}, nil), map[string]any{"amount_too_high": "0.00100000001btc", "destination": n2.id})
+		var r payResult
+		completed(t, l1, l3, l1.call("keysend", []any{l3.ID, equal}, &r), r)
+		noHTLC(t, l1, l2, func() {
+			refusal(t, l1.call("keysend", []any{l3.ID, over}, nil), map[string]any{"amount_too_high": "0.00100000001btc", "destination": l3.ID})
+		})
 	})
-	n1.checkAlive()
+	l1.checkAlive()
 }
+
+// payFunc pays l3 from l1 one way; data is what a refusal must carry.
+type payFunc func(l1, l3 *node) (e *rpcError, data map[string]any, r payResult)
 
 type spendCase struct {
 	name  string
 	needs string // command lightningd must have
-	call  func(n1, n2 *node) (*rpcError, map[string]any)
+	call  payFunc
 	over  bool
 }
 
-// spendCases pays node 2 from node 1 every way CLN offers; data is what a
-// refusal must carry.
+// spendCases pays l3 from l1 every way CLN offers.
 func spendCases() []spendCase {
-	inv := func(method, amount string, extra ...any) func(n1, n2 *node) (*rpcError, map[string]any) {
-		return func(n1, n2 *node) (*rpcError, map[string]any) {
-			i := n2.invoice(amount)
-			return n1.call(method, append([]any{i}, extra...), nil), map[string]any{"bolt11": i}
+	inv := func(method, amount string, extra ...any) payFunc {
+		return func(l1, l3 *node) (e *rpcError, data map[string]any, r payResult) {
+			i := l3.invoice(amount)
+			return l1.call(method, append([]any{i}, extra...), &r), map[string]any{"bolt11": i}, r
 		}
 	}
-	kw := func(method, key, amount string, amt string) func(n1, n2 *node) (*rpcError, map[string]any) {
-		return func(n1, n2 *node) (*rpcError, map[string]any) {
-			i := n2.invoice(amount)
+	kw := func(method, key, amount string, amt string) payFunc {
+		return func(l1, l3 *node) (e *rpcError, data map[string]any, r payResult) {
+			i := l3.invoice(amount)
 			p := map[string]any{key: i}
 			if amt != "" {
 				p["amount_msat"] = amt
 			}
-			return n1.call(method, p, nil), map[string]any{"bolt11": i}
+			return l1.call(method, p, &r), map[string]any{"bolt11": i}, r
 		}
 	}
-	ks := func(method, amount string) func(n1, n2 *node) (*rpcError, map[string]any) {
-		return func(n1, n2 *node) (*rpcError, map[string]any) {
-			return n1.call(method, []any{n2.id, amount}, nil), map[string]any{"destination": n2.id}
+	ks := func(method, amount string) payFunc {
+		return func(l1, l3 *node) (e *rpcError, data map[string]any, r payResult) {
+			return l1.call(method, []any{l3.ID, amount}, &r), map[string]any{"destination": l3.ID}, r
 		}
 	}
-	offer := func(method, amount string, extra ...any) func(n1, n2 *node) (*rpcError, map[string]any) {
-		return func(n1, n2 *node) (*rpcError, map[string]any) {
-			o := n2.offer(amount)
-			return n1.call(method, append([]any{o}, extra...), nil), map[string]any{"offer": o}
+	offer := func(method, amount string, extra ...any) payFunc {
+		return func(l1, l3 *node) (e *rpcError, data map[string]any, r payResult) {
+			o := l3.offer(amount)
+			return l1.call(method, append([]any{o}, extra...), &r), map[string]any{"offer": o}, r
 		}
 	}
-	lni := func(method, amount string) func(n1, n2 *node) (*rpcError, map[string]any) {
-		return func(n1, n2 *node) (*rpcError, map[string]any) {
-			var r struct{ Invoice string }
-			o := n2.offer(amount)
+	lni := func(method, amount string) payFunc {
+		return func(l1, l3 *node) (e *rpcError, data map[string]any, r payResult) {
+			var f struct{ Invoice string }
+			o := l3.offer(amount)
 			// Nodes rate-limit onion messages; the tests send many.
 			for try := 0; ; try++ {
-				e := n1.call("fetchinvoice", map[string]any{"offer": o, "timeout": 5}, &r)
+				e := l1.call("fetchinvoice", map[string]any{"offer": o, "timeout": 5}, &f)
 				if e == nil || try == 5 {
-					assert.Assert(n1.t, e == nil, "fetchinvoice: %v", e)
+					assert.Assert(l1.t, e == nil, "fetchinvoice: %v", e)
 					break
 				}
 				time.Sleep(time.Second)
 			}
-			return n1.call(method, []any{r.Invoice}, nil), map[string]any{"bolt11": r.Invoice}
+			return l1.call(method, []any{f.Invoice}, &r), map[string]any{"bolt11": f.Invoice}, r
 		}
 	}
 	var cases []spendCase
-	add := func(name, needs string, over, under func(n1, n2 *node) (*rpcError, map[string]any)) {
+	add := func(name, needs string, over, under payFunc) {
 		cases = append(cases, spendCase{name + " over", needs, over, true}, spendCase{name + " under", needs, under, false})
 	}
 	add("pay bolt11", "pay", inv("pay", "0.002btc"), inv("pay", "0.0001btc"))
@@ -187,76 +277,125 @@ func spendCases() []spendCase {
 	return cases
 }
 
-// TestSpendPaths refuses every spend path over the limit and lets it run
-// under, with xpay taking over pay and without.
+// TestSpendPaths pays l3 from l1 over two hops every way CLN offers, with
+// xpay taking over pay and without: over the limit it is refused and no
+// HTLC leaves l1; under it, the payment completes.
 func TestSpendPaths(t *testing.T) {
-	for mode, opts := range payModes(t) {
-		t.Run(mode, func(t *testing.T) {
-			n1, n2 := startNode(t, opts), startNode(t, nil)
-			n1.startPlugin("0.001btc")
-			n1.connect(n2)
+	for _, mode := range payModes(t) {
+		t.Run(mode.name, func(t *testing.T) {
+			l1, l2, l3 := mode.line(t)
 			for _, c := range spendCases() {
 				t.Run(c.name, func(t *testing.T) {
-					if !n1.has(c.needs) || !n2.has(c.needs) {
+					if !l1.has(c.needs) || !l3.has(c.needs) {
 						t.Skipf("lightningd %s has no %s", version, c.needs)
 					}
-					e, data := c.call(n1, n2)
-					if c.over {
+					if !c.over {
+						e, _, r := c.call(l1, l3)
+						completed(t, l1, l3, e, r)
+						return
+					}
+					noHTLC(t, l1, l2, func() {
+						e, data, _ := c.call(l1, l3)
 						data["maximum_is"] = "0.001btc"
 						refusal(t, e, data)
-					} else {
-						proceeded(t, e)
-					}
+						if inv, ok := data["bolt11"].(string); ok {
+							assert.Equal(t, len(l1.sendpays(l1.paymentHash(inv))), 0)
+						}
+					})
 				})
 			}
-			n1.checkAlive()
+			l1.checkAlive()
 		})
 	}
 }
 
+// TestMultiPart: a payment larger than any of l1's channels to l2
+// completes in several parts.
+func TestMultiPart(t *testing.T) {
+	nw := getNetwork(t)
+	l1 := startNode(t, nil, "plugin="+plugin, "limit=0.001btc")
+	l2, l3 := startNode(t, nil), startNode(t, nil)
+	const parallel, small = 6, 40_000 // six channels of 40000sat; parts of 60000sat
+	// One coin per channel, and one more for the emergency reserve that
+	// anchor channels keep on chain.
+	l1s := make([]*lnnet.Node, parallel+1)
+	for i := range l1s {
+		l1s[i] = l1.Node
+	}
+	assert.NilError(t, nw.Fund(small+20_000, l1s...))
+	assert.NilError(t, nw.Fund(channelSat+1_000_000, l2.Node))
+	for range parallel {
+		assert.NilError(t, nw.OpenChannel(l1.Node, l2.Node, small))
+	}
+	assert.NilError(t, nw.OpenChannel(l2.Node, l3.Node, channelSat))
+	assert.NilError(t, nw.Routable(l1.Node, l2.Node, l3.Node))
+	for _, cmd := range []string{"pay", "xpay", "renepay"} {
+		t.Run(cmd, func(t *testing.T) {
+			if !l1.has(cmd) {
+				t.Skipf("lightningd %s has no %s", version, cmd)
+			}
+			var r payResult
+			completed(t, l1, l3, l1.call(cmd, []any{l3.invoice("0.0006btc")}, &r), r)
+			parts := map[[2]int64]bool{}
+			for _, p := range l1.sendpays(r.hash(t)) {
+				if p.Status == "complete" {
+					parts[[2]int64{p.GroupID, p.PartID}] = true
+				}
+			}
+			assert.Assert(t, len(parts) > 1, "paid in %d part(s)", len(parts))
+		})
+	}
+	l1.checkAlive()
+}
+
 // TestOfferInCurrency: an offer priced in USD cannot be priced in msat.
 func TestOfferInCurrency(t *testing.T) {
-	n1 := startNode(t, nil)
-	if !n1.has("xpay") {
+	l1, _, _ := sharedLine(t)
+	if !l1.has("xpay") {
 		t.Skipf("lightningd %s has no xpay", version)
 	}
-	n1.startPlugin("0.001btc")
 	// BOLT12 test vector "with currency": USD 100.00.
 	usd := "lno1qcp4256ypqpzwyq2p32x2um5ypmx2cm5dae8x93pqthvwfzadd7jejes8q9lhc4rvjxd022zv5l44g6qah82ru5rdpnpj"
-	e := n1.call("xpay", []any{usd}, nil)
+	e := l1.call("xpay", []any{usd}, nil)
 	assert.Assert(t, e != nil)
 	assert.Equal(t, e.Code, int64(codeUnverified), "%v", e)
 	assert.Assert(t, is.Contains(e.Message, "USD"))
-	n1.checkAlive()
+	l1.checkAlive()
 }
 
-// TestSetconfig changes the limit at runtime.
+// TestSetconfig changes the limit at runtime: the same invoice is refused,
+// then paid once the limit is raised.
 func TestSetconfig(t *testing.T) {
-	n1, n2 := startNode(t, nil), startNode(t, nil)
-	if !n1.has("setconfig") {
+	l1, l2, l3 := sharedLine(t)
+	if !l1.has("setconfig") {
 		t.Skipf("lightningd %s has no setconfig", version)
 	}
-	n1.startPlugin("0.001btc")
-	inv := n2.invoice("0.0001btc")
-	n1.must("setconfig", []any{"limit", "5000sat"}, nil)
-	refusal(t, n1.call("pay", []any{inv}, nil), map[string]any{"maximum_is": "0.00005btc", "invoice_too_high": "0.0001btc"})
+	t.Cleanup(func() { l1.must("setconfig", []any{"limit", "0.001btc"}, nil) })
+	inv := l3.invoice("0.0001btc")
+	l1.must("setconfig", []any{"limit", "5000sat"}, nil)
+	noHTLC(t, l1, l2, func() {
+		refusal(t, l1.call("pay", []any{inv}, nil), map[string]any{"maximum_is": "0.00005btc", "invoice_too_high": "0.0001btc"})
+	})
 
-	e := n1.call("setconfig", []any{"limit", "lots"}, nil)
+	e := l1.call("setconfig", []any{"limit", "lots"}, nil)
 	assert.Assert(t, e != nil, "an invalid limit must be rejected")
 	assert.Assert(t, is.Contains(e.Message, "lots"))
-	refusal(t, n1.call("pay", []any{inv}, nil), map[string]any{"maximum_is": "0.00005btc"})
+	noHTLC(t, l1, l2, func() {
+		refusal(t, l1.call("pay", []any{inv}, nil), map[string]any{"maximum_is": "0.00005btc"})
+	})
 
-	n1.must("setconfig", []any{"limit", "0.001btc"}, nil)
-	proceeded(t, n1.call("pay", []any{inv}, nil))
-	n1.checkAlive()
+	l1.must("setconfig", []any{"limit", "0.001btc"}, nil)
+	var r payResult
+	completed(t, l1, l3, l1.call("pay", []any{inv}, &r), r)
+	l1.checkAlive()
 }
 
 // TestImportantPlugin loads the guard from the config file; without a limit
 // the node must not start unguarded.
 func TestImportantPlugin(t *testing.T) {
+	_, _, l3 := sharedLine(t)
 	n1 := startNode(t, nil, "important-plugin="+plugin, "limit=0.001btc")
-	n2 := startNode(t, nil)
-	inv := n2.invoice("0.002btc")
+	inv := l3.invoice("0.002btc")
 	refusal(t, n1.call("pay", []any{inv}, nil), map[string]any{"bolt11": inv})
 	n1.checkAlive()
 

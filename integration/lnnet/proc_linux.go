@@ -1,0 +1,11 @@
+package lnnet
+
+import "syscall"
+
+// sysProcAttr puts a child in its own process group, so that a Ctrl-C at
+// the terminal reaches only the program that started it (which then stops
+// it in order), and kills it if that program dies first (a test binary
+// killed at its timeout leaves no lightningd behind).
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
