@@ -4,7 +4,7 @@ BIN := pay-up-to
 export CGO_ENABLED := 0
 GOFLAGS_BUILD := -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 
-.PHONY: build test integration bench fuzz demo golden check
+.PHONY: build test integration bench fuzz demo golden check regtest regtest-demo
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) .
@@ -35,6 +35,16 @@ fuzz:
 
 demo: build
 	$(GO) run ./integration/demo -bin ./$(BIN) testdata/session-v26.06.in
+
+# A regtest network to play with (btcd and N nodes in a line, pay-up-to on
+# l1), until Ctrl-C; regtest-demo plays a short session on one and exits.
+N ?= 3
+LIMIT ?= 0.001btc
+regtest: build
+	$(GO) run ./integration/regtest -n $(N) -limit $(LIMIT) -plugin ./$(BIN)
+
+regtest-demo: build
+	$(GO) run ./integration/regtest -demo -plugin ./$(BIN)
 
 golden:
 	$(GO) test ./hooks/ -run TestGolden -update

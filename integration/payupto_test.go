@@ -291,6 +291,9 @@ func TestSpendPaths(t *testing.T) {
 					}
 					if !c.over {
 						e, _, r := c.call(l1, l3)
+						if e != nil && strings.Contains(e.Message, "unexpected prefix lno") {
+							t.Skipf("lightningd %s cannot pay an offer this way (xpay can since v25.09): %s", version, e.Message)
+						}
 						completed(t, l1, l3, e, r)
 						return
 					}
