@@ -232,9 +232,9 @@ func (b *Btcd) Height() (int64, error) {
 	return n, err
 }
 
-// Send pays sat satoshis to each address in one transaction, spending a
-// mature coinbase, and returns its txid and each output's index (in the
-// order of addrs). It does not mine.
+// Send pays sat satoshis to each address (output i to addrs[i]) in one
+// transaction spending a mature coinbase, and returns its txid. It does
+// not mine.
 func (b *Btcd) Send(addrs []string, sat int64) (string, error) {
 	outs := make([]output, 0, len(addrs)+1)
 	total := int64(0)

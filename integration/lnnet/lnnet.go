@@ -378,10 +378,7 @@ func (nw *Network) Line(sat int64, opts ...NodeOptions) ([]*Node, error) {
 		err = parallel(len(nodes)-1, func(i int) error { return nw.OpenChannel(nodes[i], nodes[i+1], sat) })
 	}
 	if err == nil {
-		err = nw.Mine(6)
-	}
-	if err == nil {
-		err = nw.WaitRoutable(nodes, nw.gossipTimeout())
+		err = nw.Routable(nodes...)
 	}
 	if err != nil {
 		stopAll(nodes)

@@ -184,11 +184,10 @@ func spendOpTrue(prev string, vout uint32, outs []output) (rawHex, txid string, 
 		body.Write(o.script)
 	}
 	b := body.Bytes()
-	ins, outsEnd := b[:4], b[4:]
 	var tx bytes.Buffer
-	tx.Write(ins)
-	tx.Write([]byte{0, 1}) // segwit marker and flag
-	tx.Write(outsEnd)
+	tx.Write(b[:4])              // version
+	tx.Write([]byte{0, 1})       // segwit marker and flag
+	tx.Write(b[4:])              // inputs and outputs
 	tx.Write([]byte{1, 1, 0x51}) // one witness item: the script OP_TRUE
 	le32(&tx, 0)                 // locktime
 	le32(&body, 0)
