@@ -44,7 +44,7 @@ func BenchmarkHookRound(b *testing.B) {
 		{"keysend-over", "keysend", `["021454364f0fb80ef0018b42605e9f17f4e6f13cdcbdc16dd1686970fb11fd3235",200000000]`},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			srv := newPlugin(io.Discard)
+			srv := newPlugin(io.Discard, false)
 			if err := srv.Serve(&cycle{msg: []byte(handshake), n: 1}); err != nil {
 				b.Fatal(err)
 			}
@@ -64,7 +64,7 @@ func TestNoGrowth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a million messages")
 	}
-	srv := newPlugin(io.Discard)
+	srv := newPlugin(io.Discard, false)
 	srv.Serve(&cycle{msg: []byte(handshake), n: 1})
 	msgs := []string{hookCall("a", "getinfo", "[]"), hookCall("b", "xpay", `["`+over+`"]`), hookCall("c", "pay", `["`+invAny+`",5000]`)}
 	heap := func() uint64 {

@@ -26,6 +26,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/payupto/pay-up-to/hooks"
@@ -55,25 +56,50 @@ func main() {
 		defer f.Close()
 		in = io.TeeReader(os.Stdin, f)
 	}
-	if err := newPlugin(os.Stdout).Serve(in); err != nil {
+	if err := newPlugin(os.Stdout, true).Serve(in); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// newPlugin wires the guard into a server writing to w.
-func newPlugin(w io.Writer) *jsonrpc.Server {
-	guard := new(hooks.Guard)
+// newPlugin wires the guard into a server writing to w. With history,
+// init starts reading the node's payment records over its RPC socket;
+// golden tests run without.
+func newPlugin(w io.Writer, history bool) *jsonrpc.Server {
 	srv := jsonrpc.NewServer(w, 0)
+	guard := &hooks.Guard{Out: srv}
+	sendpays := func(method string, params jsonrpc.Value) { guard.Notify(method, params) }
 	p := manifest.Plugin{
 		Options: []manifest.Option{{
 			Name:        "limit",
 			Description: "Refuse payments above this amount (e.g. 0.001btc, 100000sat, 100000000msat)",
 			Dynamic:     true,
-			Required:    true,
 			Check:       guard.CheckLimit,
 			Set:         guard.SetLimit,
+		}, {
+			Name:        "budget",
+			Description: "Refuse payments that would make what leaves the node, fees included, exceed AMOUNT in any PERIOD: comma-separated AMOUNT/PERIOD windows (e.g. 0.002btc/1h,0.01btc/1d; period units s, m, h, d, w)",
+			Dynamic:     true,
+			Check:       guard.CheckBudget,
+			Set:         guard.SetBudget,
 		}},
 		Hooks: []manifest.Hook{{Name: "rpc_command", Filters: hooks.Filters(), After: []string{"cln-xpay"}}},
+		Methods: []manifest.Method{{
+			Name:        "pay-up-to-status",
+			Usage:       hooks.StatusUsage,
+			Description: hooks.StatusDescription,
+			Handler:     jsonrpc.HandlerFunc(guard.ServeStatus),
+		}},
+		Subscriptions: []manifest.Subscription{{Topic: "sendpay_success", Handler: sendpays}, {Topic: "sendpay_failure", Handler: sendpays}},
+		Topics:        []string{hooks.RefusedTopic},
+		Init: func(c manifest.Config) string {
+			if why := guard.Ready(); why != "" {
+				return why
+			}
+			if history {
+				guard.Start(hooks.Config{RPCPath: filepath.Join(c.LightningDir, c.RPCFile)})
+			}
+			return ""
+		},
 	}
 	p.Register(srv)
 	srv.Handle("rpc_command", guard)

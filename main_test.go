@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks"
 	"github.com/payupto/pay-up-to/jsonrpc"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/golden"
@@ -24,7 +25,7 @@ import (
 func run(t testing.TB, in []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	assert.NilError(t, newPlugin(&out).Serve(bytes.NewReader(in)))
+	assert.NilError(t, newPlugin(&out, false).Serve(bytes.NewReader(in)))
 	return out.Bytes()
 }
 
@@ -82,7 +83,7 @@ type reply struct {
 func checkProtocol(t *testing.T, in, out []byte) {
 	t.Helper()
 	var wantIDs []string
-	var hooks []bool
+	var isHook []bool
 	rd := jsonrpc.NewReader(bytes.NewReader(in), 0)
 	for {
 		m, err := rd.Next()
@@ -94,7 +95,7 @@ func checkProtocol(t *testing.T, in, out []byte) {
 		if id, ok := v.Member("id"); ok && answerable(id) {
 			wantIDs = append(wantIDs, string(blankControls(id)))
 			method, _ := v.Member("method")
-			hooks = append(hooks, string(method) == `"rpc_command"`)
+			isHook = append(isHook, string(method) == `"rpc_command"`)
 		}
 	}
 	var gotIDs []string
@@ -107,6 +108,15 @@ func checkProtocol(t *testing.T, in, out []byte) {
 		}
 		assert.NilError(t, err, "output message %d is not JSON", i)
 		assert.Equal(t, r.JSONRPC, "2.0")
+		if r.ID == nil && r.Method == hooks.RefusedTopic {
+			var p struct {
+				Method, Message string
+				Code            int
+			}
+			assert.NilError(t, json.Unmarshal(r.Params, &p))
+			assert.Assert(t, p.Code >= hooks.CodeOverLimit && p.Code <= hooks.CodeOverBudget && p.Message != "", "%s", r.Params)
+			continue
+		}
 		if r.ID == nil {
 			assert.Equal(t, r.Method, "log")
 			var p struct{ Level, Message string }
@@ -115,7 +125,7 @@ func checkProtocol(t *testing.T, in, out []byte) {
 			continue
 		}
 		assert.Assert(t, (r.Result == nil) != (r.Error == nil), "reply needs exactly one of result and error: %s", r.ID)
-		if n := len(gotIDs); n < len(hooks) && hooks[n] {
+		if n := len(gotIDs); n < len(isHook) && isHook[n] {
 			assert.Assert(t, r.Error == nil, "hook %s answered with a top-level error", r.ID)
 			var hr struct {
 				Result string `json:"result"`
@@ -211,8 +221,8 @@ func TestOutstanding(t *testing.T) {
 	}
 	out := run(t, []byte(in.String()))
 	checkProtocol(t, []byte(in.String()), out)
-	assert.Equal(t, strings.Count(string(out), `"code":2101`), 100, "refused before init: no limit yet")
-	assert.Equal(t, strings.Count(string(out), `"code":2100`), 200)
+	assert.Equal(t, strings.Count(string(out), `"error":{"code":2101`), 100, "refused before init: no limit yet")
+	assert.Equal(t, strings.Count(string(out), `"error":{"code":2100`), 200)
 	assert.Equal(t, strings.Count(string(out), `"result":"continue"`), 300)
 }
 
@@ -289,7 +299,7 @@ func FuzzPlugin(f *testing.F) {
 		done := make(chan []byte, 1)
 		go func() {
 			var out bytes.Buffer
-			newPlugin(&out).Serve(bytes.NewReader(in))
+			newPlugin(&out, false).Serve(bytes.NewReader(in))
 			done <- out.Bytes()
 		}()
 		var out []byte

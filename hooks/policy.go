@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/payupto/pay-up-to/amount"
@@ -12,6 +13,7 @@ import (
 const (
 	CodeOverLimit  = 2100 // the payment is above the limit
 	CodeUnverified = 2101 // pay-up-to cannot tell what the payment spends
+	CodeOverBudget = 2102 // the payment would exceed a budget window
 )
 
 // spend describes a command that spends: its positional parameter names,
@@ -50,9 +52,11 @@ var spends = map[string]spend{
 	"preapprovekeysend": {positional: []string{"destination", "payment_hash", "amount_msat"}, dest: []string{"destination"}, amount: []string{"amount_msat"}},
 }
 
-// Filters lists the commands the hook must see (CLN v25.12+ sends no others).
+// Filters lists the commands the hook must see (CLN v25.12+ sends no
+// others): the payment commands, their preapprove calls, and the low-level
+// sends that offer every HTLC.
 func Filters() []string {
-	return []string{"pay", "xpay", "renepay", "sendamount", "keysend", "xkeysend", "preapproveinvoice", "preapprovekeysend"}
+	return []string{"pay", "xpay", "renepay", "sendamount", "keysend", "xkeysend", "preapproveinvoice", "preapprovekeysend", "sendpay", "sendonion", "injectpaymentonion"}
 }
 
 // args collects named parameters from positional or keyword params. Every
@@ -106,6 +110,15 @@ func msat(v jsonrpc.Value) (amount.MSat, error) {
 	return amount.ParseMSat(strings.TrimSpace(s))
 }
 
+// priced is what a guarded command asks to spend, as far as its
+// parameters tell.
+type priced struct {
+	amount    amount.MSat
+	known     bool   // amount is known (an amountless invoice without amount_msat is not)
+	hash      string // hex payment hash, if the invoice gives one
+	key, subj string // how refusals name it: bolt11/offer/destination/invstring
+}
+
 // decide returns nil to let a command run, or the refusal.
 // id is the command's own JSON-RPC id, which prefixes the ids of the calls
 // it makes (e.g. "cli:pay#7" → "cli:pay#7/cln:xpay-as-pay#8/…").
@@ -117,11 +130,58 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 	if method == "preapproveinvoice" {
 		g.learnPayPath(id)
 	}
-	r := g.judge(method, id, sp, params)
-	if sp.rewritten && g.xpayTakesPay.Load() {
-		return nil // remembered here, refused at preapproveinvoice
+	a, err := args(params, sp.positional)
+	if err != nil {
+		return unverified(method, "cannot read the parameters", "", "")
 	}
-	return r
+	r, pr := g.judge(method, id, sp, a)
+	if sp.record && pr.known {
+		// xpay's preapproveinvoice for pay reserves what pay allowed.
+		if fee, err := feeAllowance(method, a, pr.amount); err == nil {
+			g.intents.add(id, "", 0, fee)
+		}
+	}
+	if sp.rewritten && g.xpayTakesPay.Load() {
+		return nil // refused, and reserved, at preapproveinvoice
+	}
+	if r != nil || !pr.known {
+		return r
+	}
+	return g.reserve(method, id, sp, a, pr)
+}
+
+// reserve records an approved payment so its parts can be bounded, and
+// holds its amount plus fee allowance against the budget. A preapprove
+// call made by a command approved already only adds what it reveals (an
+// offer's invoice hash, a keysend's hash).
+func (g *Guard) reserve(method, id string, sp spend, a map[string][]jsonrpc.Value, pr priced) *refusal {
+	g.init()
+	if strings.HasPrefix(method, "preapprove") {
+		if g.ledger.attach(id, pr.hash) {
+			return nil
+		}
+		// From a command not seen (pay taken over by xpay) or a client.
+		if i := strings.LastIndexByte(id, '/'); i > 0 {
+			id = id[:i]
+		}
+	}
+	fee, err := feeAllowance(method, a, pr.amount)
+	if err != nil {
+		return unverified(method, err.Error(), pr.key, pr.subj)
+	}
+	if in, ok := g.intents.find(id); ok && in.fee > 0 && strings.HasPrefix(method, "preapprove") {
+		fee = in.fee // what the paying command allowed
+	}
+	retry, err := retryFor(a)
+	if err != nil {
+		return unverified(method, err.Error(), pr.key, pr.subj)
+	}
+	total := pr.amount + fee
+	if total < fee {
+		return unverified(method, "the amount and fee allowance overflow", pr.key, pr.subj)
+	}
+	ap := &approval{id: id, hash: pr.hash, method: method, key: pr.key, subj: pr.subj, amount: pr.amount, allowance: total}
+	return g.ledger.approve(ap, retry)
 }
 
 // learnPayPath notes from a preapproveinvoice call's id whether the last
@@ -138,14 +198,13 @@ func (g *Guard) learnPayPath(id string) {
 	}
 }
 
-func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *refusal {
-	limit, ok := g.Limit()
-	if !ok {
-		return unverified(method, "no limit is configured yet", "", "")
+func (g *Guard) judge(method, id string, sp spend, a map[string][]jsonrpc.Value) (*refusal, priced) {
+	limit, hasLimit := g.Limit()
+	if !hasLimit && !g.ledger.hasBudget() {
+		return unverified(method, "no limit or budget is configured yet", "", ""), priced{}
 	}
-	a, err := args(params, sp.positional)
-	if err != nil {
-		return unverified(method, "cannot read the parameters", "", "")
+	if !hasLimit {
+		limit = amount.MSat(math.MaxUint64)
 	}
 
 	var spent amount.MSat
@@ -153,7 +212,7 @@ func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *refusa
 	for _, v := range pick(a, sp.amount) {
 		m, err := msat(v)
 		if err != nil {
-			return unverified(method, fmt.Sprintf("cannot read the amount: %v", err), "", "")
+			return unverified(method, fmt.Sprintf("cannot read the amount: %v", err), "", ""), priced{}
 		}
 		amounts = append(amounts, m)
 		spent = max(spent, m)
@@ -161,53 +220,62 @@ func (g *Guard) judge(method, id string, sp spend, params jsonrpc.Value) *refusa
 
 	if sp.invoice == nil { // keysend: the amount is the payment
 		if amounts == nil {
-			return nil // amount_msat is required: lightningd refuses
+			return nil, priced{} // amount_msat is required: lightningd refuses
 		}
-		dest := ""
+		pr := priced{amount: spent, known: true, key: "destination"}
 		if ds := pick(a, sp.dest); len(ds) > 0 {
-			dest, _ = ds[0].String()
+			pr.subj, _ = ds[0].String()
+		}
+		if hs := a["payment_hash"]; len(hs) > 0 {
+			pr.hash, _ = hs[0].String()
+			pr.hash = strings.ToLower(pr.hash)
 		}
 		if spent > limit {
-			return overLimit("keysend amount", spent, limit, "destination", dest)
+			return overLimit("keysend amount", spent, limit, "destination", pr.subj), pr
 		}
-		return nil
+		return nil, pr
 	}
 
 	invs := pick(a, sp.invoice)
 	if invs == nil {
-		return nil // the invoice is required: lightningd refuses
+		return nil, priced{} // the invoice is required: lightningd refuses
 	}
+	var pr priced
 	for _, v := range invs {
 		s, err := v.String()
 		if err != nil {
-			return unverified(method, "the invoice is not a string", "", "")
+			return unverified(method, "the invoice is not a string", "", ""), priced{}
 		}
-		if r := g.check(method, id, sp, s, amounts, spent, limit); r != nil {
-			return r
+		r, p := g.check(method, id, sp, s, amounts, spent, limit)
+		if r != nil || !p.known {
+			return r, p
+		}
+		if p.amount >= pr.amount {
+			pr = p
 		}
 	}
-	return nil
+	return nil, pr
 }
 
 // check decides one invoice string paid with the given amount parameters.
-func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MSat, spent, limit amount.MSat) *refusal {
+func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MSat, spent, limit amount.MSat) (*refusal, priced) {
 	inv, err := amount.Decode(s)
 	if err != nil {
 		if strings.Contains(s, "@") && method != "preapproveinvoice" {
 			// A BIP353 name: xpay fetches an invoice for it, which then
 			// reaches preapproveinvoice with its exact amount.
 			if spent > limit {
-				return overLimit("payment amount", spent, limit, "invstring", s)
+				return overLimit("payment amount", spent, limit, "invstring", s), priced{}
 			}
-			return nil
+			return nil, priced{}
 		}
-		return unverified(method, fmt.Sprintf("cannot read the invoice: %v", err), "bolt11", s)
+		return unverified(method, fmt.Sprintf("cannot read the invoice: %v", err), "bolt11", s), priced{}
 	}
 	key := "bolt11"
 	if inv.Kind == amount.Bolt12Offer {
 		key = "offer"
 		if inv.Currency != "" {
-			return unverified(method, fmt.Sprintf("the offer's amount is in %s, which cannot be priced in bitcoin", inv.Currency), key, s)
+			return unverified(method, fmt.Sprintf("the offer's amount is in %s, which cannot be priced in bitcoin", inv.Currency), key, s), priced{}
 		}
 	}
 	switch {
@@ -215,25 +283,25 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 		spent = max(spent, inv.Amount)
 	case amounts != nil:
 		if sp.record {
-			g.intents.add(id, amount.Canonical(s), spent)
+			g.intents.add(id, amount.Canonical(s), spent, 0)
 		}
 	case method == "preapproveinvoice":
-		m, ok := g.intents.lookup(id, amount.Canonical(s))
+		in, ok := g.intents.lookup(id, amount.Canonical(s))
 		if !ok {
-			return unverified(method, "the invoice has no amount and no paying command gave one", key, s)
+			return unverified(method, "the invoice has no amount and no paying command gave one", key, s), priced{}
 		}
-		spent = m
+		spent = in
 	default:
-		return nil // an amountless invoice needs amount_msat: lightningd refuses
+		return nil, priced{} // an amountless invoice needs amount_msat: lightningd refuses
 	}
 	if spent > limit {
 		what := "invoice amount"
 		if !inv.HasAmount {
 			what = "payment amount"
 		}
-		return overLimit(what, spent, limit, key, s)
+		return overLimit(what, spent, limit, key, s), priced{}
 	}
-	return nil
+	return nil, priced{amount: spent, known: true, hash: inv.PaymentHash, key: key, subj: s}
 }
 
 func overLimit(what string, spent, limit amount.MSat, key, subject string) *refusal {

@@ -249,9 +249,8 @@ func TestFallback(t *testing.T) {
 }
 
 func TestFiltersCoverPolicy(t *testing.T) {
-	assert.Equal(t, len(Filters()), len(spends))
+	assert.Equal(t, len(Filters()), len(spends)+len(lowLevel))
 	for _, f := range Filters() {
-		_, ok := spends[f]
-		assert.Assert(t, ok, f)
+		assert.Assert(t, guarded(f), f)
 	}
 }

@@ -1,6 +1,7 @@
-// Package hooks holds pay-up-to's rpc_command hook: it reads each command
-// lightningd forwards and refuses the payments above the limit. The policy
-// itself is in policy.go.
+// Package hooks holds pay-up-to's guard: the rpc_command hook that refuses
+// payments and HTLCs above the limit or the budget, and the ledger of what
+// the node has sent. The limit is in policy.go, low-level sends in
+// sends.go, the budget's ledger in ledger.go and reserve.go.
 package hooks
 
 import (
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/jsonrpc"
@@ -20,14 +22,66 @@ import (
 var continueAnswer = json.RawMessage(`{"result":"continue"}`)
 
 // Guard is the rpc_command hook handler. Its zero value refuses every
-// payment until a limit is set.
+// payment until a limit or budget is set.
 type Guard struct {
+	// Out, if set, receives the log line and the pay_up_to_refused
+	// notification of every refusal.
+	Out Notifier
+
 	limit    atomic.Uint64
 	limitSet atomic.Bool
+	budget   atomic.Value // string: the budget as configured
 	intents  intents
 	// xpayTakesPay: the last pay seen reaching preapproveinvoice ran as
 	// xpay-as-pay.
 	xpayTakesPay atomic.Bool
+	// onionPriced: injectpaymentonion's amount_msat is what it sends
+	// (lightningd before v26.06).
+	onionPriced atomic.Bool
+
+	once   sync.Once
+	ledger *Ledger
+}
+
+// Notifier is where refusals are told: jsonrpc.Server.
+type Notifier interface {
+	Notify(method string, params any) error
+	Log(level, format string, args ...any)
+}
+
+// init makes the ledger; the zero Guard is ready to use.
+func (g *Guard) init() {
+	g.once.Do(func() {
+		g.ledger = newLedger(time.Now)
+		g.ledger.store = newStore()
+	})
+}
+
+// CheckBudget validates a budget such as "0.01btc/1d,0.002btc/1h".
+func (g *Guard) CheckBudget(s string) error {
+	_, err := ParseBudget(s)
+	return err
+}
+
+// SetBudget parses and applies a budget; on error the old one stays.
+func (g *Guard) SetBudget(s string) error {
+	ws, err := ParseBudget(s)
+	if err != nil {
+		return err
+	}
+	g.init()
+	g.ledger.setWindows(ws)
+	g.budget.Store(s)
+	return nil
+}
+
+// Ready returns why the guard cannot run with the options it has, or "".
+func (g *Guard) Ready() string {
+	g.init()
+	if _, ok := g.Limit(); !ok && !g.ledger.hasBudget() {
+		return "option limit is required unless budget is set (e.g. limit=0.001btc or budget=0.01btc/1d)"
+	}
+	return ""
 }
 
 // Limit returns the limit, and false while none is set.
@@ -54,26 +108,66 @@ func (g *Guard) SetLimit(s string) error {
 
 // ServeRPC answers one rpc_command hook call: continue, or return.error.
 func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
+	g.init()
 	cmd, _ := params.Member("rpc_command")
 	method, id, cparams, err := command(cmd)
-	if _, spends := spends[method]; !spends && method != "" {
+	if !guarded(method) && method != "" {
 		return continueAnswer, nil
 	}
-	if err != nil {
-		return unverified("a command", "cannot read the command: "+err.Error(), "", "").answer(), nil
+	var r *refusal
+	switch {
+	case err != nil:
+		r = unverified("a command", "cannot read the command: "+err.Error(), "", "")
+	case lowLevel[method] != nil:
+		r = g.decideSend(method, id, cparams)
+	default:
+		r = g.decide(method, id, cparams)
 	}
-	if r := g.decide(method, id, cparams); r != nil {
-		return r.answer(), nil
+	if r == nil {
+		return continueAnswer, nil
 	}
-	return continueAnswer, nil
+	g.tell(method, r)
+	return r.answer(), nil
 }
+
+func guarded(method string) bool {
+	_, spends := spends[method]
+	return spends || lowLevel[method] != nil
+}
+
+// decideSend bounds a low-level send (see sends.go).
+func (g *Guard) decideSend(method, id string, params jsonrpc.Value) *refusal {
+	s, err := g.readSend(method, id, params)
+	if err != nil {
+		if s.key.hash == "" {
+			return unverified(method, err.Error(), "", "")
+		}
+		return unverified(method, err.Error(), "payment_hash", s.key.hash)
+	}
+	limit, hasLimit := g.Limit()
+	return g.ledger.admit(s, limit, hasLimit)
+}
+
+// tell reports a refusal: counted for pay-up-to-status, one line in
+// lightningd's log, and a pay_up_to_refused notification.
+func (g *Guard) tell(method string, r *refusal) {
+	g.ledger.record(method, r)
+	if g.Out == nil {
+		return
+	}
+	g.Out.Log("info", "refused %s (code %d): %s", method, r.code, r.message)
+	g.Out.Notify(RefusedTopic, map[string]any{"method": method, "code": r.code, "message": r.message, "data": r.dataMap()})
+}
+
+// RefusedTopic is the notification sent for every refusal.
+const RefusedTopic = "pay_up_to_refused"
 
 // Fallback answers when ServeRPC panicked or the request was too large to
 // read: a command that may spend is refused, any other continues.
 func (g *Guard) Fallback(params jsonrpc.Value, cause error) any {
 	cmd, _ := params.Member("rpc_command")
 	method, _, _, _ := command(cmd)
-	if _, spends := spends[method]; !spends && method != "" {
+	if !guarded(method) && method != "" {
 		return continueAnswer
 	}
 	why := "internal error (" + cause.Error() + ")"
@@ -142,6 +236,22 @@ func (r *refusal) answer() json.RawMessage {
 	return append(b, "}}}"...)
 }
 
+// dataMap is the refusal's data as a map, for notifications and status.
+func (r *refusal) dataMap() map[string]any {
+	if r.data == nil {
+		return nil
+	}
+	m := make(map[string]any, len(r.data))
+	for _, f := range r.data {
+		if f.isNum {
+			m[f.key] = f.num
+		} else {
+			m[f.key] = f.str
+		}
+	}
+	return m
+}
+
 // intents remembers the amounts given with amountless invoices, so the
 // preapproveinvoice call that follows (which carries only the invoice) can
 // be priced. It holds the last len(ring) entries.
@@ -154,13 +264,28 @@ type intents struct {
 type intent struct {
 	id, invoice string
 	amount      amount.MSat
+	fee         amount.MSat // the fee allowance of the command
 }
 
-func (t *intents) add(id, invoice string, m amount.MSat) {
+func (t *intents) add(id, invoice string, m, fee amount.MSat) {
 	t.mu.Lock()
-	t.ring[t.next%len(t.ring)] = intent{id, invoice, m}
+	t.ring[t.next%len(t.ring)] = intent{id, invoice, m, fee}
 	t.next++
 	t.mu.Unlock()
+}
+
+// find returns the fee allowance recorded by the command whose id
+// prefixes id (or is id).
+func (t *intents) find(id string) (intent, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := 1; i <= len(t.ring); i++ {
+		e := t.ring[(t.next-i+len(t.ring)*2)%len(t.ring)]
+		if e.fee > 0 && (e.id == id || strings.HasPrefix(id, e.id+"/")) {
+			return e, true
+		}
+	}
+	return intent{}, false
 }
 
 // lookup prices invoice for the call id: the largest amount that a command

@@ -1,6 +1,7 @@
 // Package manifest answers lightningd's plugin handshake: getmanifest
-// (options, hooks), init (option values, or a refusal to run), and the
-// setconfig/check calls that change a dynamic option at runtime.
+// (options, hooks, RPC methods, subscriptions, notifications), init (option
+// values, or a refusal to run), and the setconfig/check calls that change a
+// dynamic option at runtime.
 package manifest
 
 import (
@@ -34,10 +35,39 @@ type Hook struct {
 	After   []string `json:"after,omitempty"`
 }
 
+// Method is an RPC method the plugin adds to lightningd.
+type Method struct {
+	Name        string
+	Usage       string // parameters, as `lightning-cli help` shows them
+	Description string
+	Handler     jsonrpc.Handler
+}
+
+// Subscription is a lightningd notification the plugin receives.
+type Subscription struct {
+	Topic   string
+	Handler func(method string, params jsonrpc.Value)
+}
+
+// Config is what init tells of lightningd.
+type Config struct {
+	LightningDir string
+	RPCFile      string // the RPC socket, relative to LightningDir
+	Network      string
+	Startup      bool // lightningd is starting, not `plugin start`
+}
+
 // Plugin is what the handshake declares.
 type Plugin struct {
-	Options []Option
-	Hooks   []Hook
+	Options       []Option
+	Hooks         []Hook
+	Methods       []Method
+	Subscriptions []Subscription
+	// Topics are notifications the plugin sends, for others to subscribe.
+	Topics []string
+	// Init, if set, runs once the options are applied; a non-empty
+	// answer is why the plugin cannot run.
+	Init func(Config) string
 
 	initialized bool // lightningd sends init once; no later one may reconfigure
 }
@@ -49,13 +79,24 @@ type option struct {
 	Dynamic     bool   `json:"dynamic,omitempty"`
 }
 
+type rpcmethod struct {
+	Name        string `json:"name"`
+	Usage       string `json:"usage"`
+	Description string `json:"description"`
+}
+
+type topic struct {
+	Method string `json:"method"`
+}
+
 type getmanifest struct {
-	Options       []option `json:"options"`
-	RPCMethods    []any    `json:"rpcmethods"`
-	Hooks         []Hook   `json:"hooks"`
-	Subscriptions []string `json:"subscriptions"`
-	Dynamic       bool     `json:"dynamic"`
-	CanCheck      bool     `json:"cancheck"`
+	Options       []option    `json:"options"`
+	RPCMethods    []rpcmethod `json:"rpcmethods"`
+	Hooks         []Hook      `json:"hooks"`
+	Subscriptions []string    `json:"subscriptions"`
+	Notifications []topic     `json:"notifications,omitempty"`
+	Dynamic       bool        `json:"dynamic"`
+	CanCheck      bool        `json:"cancheck"`
 }
 
 // Register installs the handshake methods on s.
@@ -70,10 +111,34 @@ func (p *Plugin) Register(s *jsonrpc.Server) {
 	s.Handle("check", jsonrpc.HandlerFunc(func(params jsonrpc.Value) (any, error) {
 		return p.setconfig(s, params, true)
 	}))
+	for _, m := range p.Methods {
+		s.Handle(m.Name, m.Handler)
+	}
+	for _, sub := range p.Subscriptions {
+		s.Handle(sub.Topic, notification{sub})
+	}
+}
+
+// notification adapts a subscription to a Handler: lightningd's
+// notifications carry no id, so nothing is answered.
+type notification struct{ sub Subscription }
+
+func (n notification) ServeRPC(params jsonrpc.Value) (any, error) {
+	n.sub.Handler(n.sub.Topic, params)
+	return nil, nil
 }
 
 func (p *Plugin) getmanifest(jsonrpc.Value) (any, error) {
-	m := getmanifest{RPCMethods: []any{}, Hooks: p.Hooks, Subscriptions: []string{}, Dynamic: true, CanCheck: true}
+	m := getmanifest{RPCMethods: []rpcmethod{}, Hooks: p.Hooks, Subscriptions: []string{}, Dynamic: true, CanCheck: true}
+	for _, r := range p.Methods {
+		m.RPCMethods = append(m.RPCMethods, rpcmethod{r.Name, r.Usage, r.Description})
+	}
+	for _, sub := range p.Subscriptions {
+		m.Subscriptions = append(m.Subscriptions, sub.Topic)
+	}
+	for _, t := range p.Topics {
+		m.Notifications = append(m.Notifications, topic{t})
+	}
 	for _, o := range p.Options {
 		m.Options = append(m.Options, option{Name: o.Name, Type: "string", Description: o.Description, Dynamic: o.Dynamic})
 	}
@@ -96,13 +161,20 @@ func (p *Plugin) init(s *jsonrpc.Server, params jsonrpc.Value) (any, error) {
 	var in struct {
 		Options       map[string]json.RawMessage `json:"options"`
 		Configuration struct {
-			Startup bool `json:"startup"`
+			LightningDir string `json:"lightning-dir"`
+			RPCFile      string `json:"rpc-file"`
+			Network      string `json:"network"`
+			Startup      bool   `json:"startup"`
 		} `json:"configuration"`
 	}
 	if err := json.Unmarshal(params, &in); err != nil {
 		return disable(fmt.Sprintf("cannot read init params: %v", err)), nil
 	}
 	reason := p.configure(s, in.Options)
+	if reason == "" && p.Init != nil {
+		c := in.Configuration
+		reason = p.Init(Config{LightningDir: c.LightningDir, RPCFile: c.RPCFile, Network: c.Network, Startup: c.Startup})
+	}
 	if reason == "" {
 		return struct{}{}, nil
 	}

@@ -1,0 +1,376 @@
+package hooks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// store queues writes to lightningd's datastore under ["pay-up-to", kind,
+// name]. Writes to one key coalesce; a background loop sends them, so the
+// hook never waits for lightningd.
+type store struct {
+	mu    sync.Mutex // protects dirty
+	dirty map[[2]string]*string
+	wake  chan struct{}
+}
+
+func newStore() *store { return &store{dirty: map[[2]string]*string{}, wake: make(chan struct{}, 1)} }
+
+func (s *store) put(kind, name, val string) { s.set(kind, name, &val) }
+func (s *store) del(kind, name string)      { s.set(kind, name, nil) }
+
+func (s *store) set(kind, name string, val *string) {
+	s.mu.Lock()
+	s.dirty[[2]string{kind, name}] = val
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flush sends the queued writes; a failed one is queued again unless a
+// newer write replaced it.
+func (s *store) flush(ctx context.Context, c *jsonrpc.Client) error {
+	s.mu.Lock()
+	batch := s.dirty
+	s.dirty = map[[2]string]*string{}
+	s.mu.Unlock()
+	var firstErr error
+	for k, v := range batch {
+		key := []string{"pay-up-to", k[0], k[1]}
+		var err error
+		if v == nil {
+			err = c.Call(ctx, "deldatastore", map[string]any{"key": key}, nil)
+			if e, ok := err.(*jsonrpc.Error); ok && e.Code == 1200 { // no such key
+				err = nil
+			}
+		} else {
+			err = c.Call(ctx, "datastore", map[string]any{"key": key, "string": *v, "mode": "create-or-replace"}, nil)
+		}
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			s.mu.Lock()
+			if _, newer := s.dirty[k]; !newer {
+				s.dirty[k] = v
+			}
+			s.mu.Unlock()
+		}
+	}
+	return firstErr
+}
+
+// Config is what the guard needs of lightningd's init.
+type Config struct {
+	RPCPath string // the RPC socket
+}
+
+// Start reads the node's payment records and datastore in the
+// background, then keeps the datastore and the ledger in step with
+// lightningd. It never blocks: the plugin's own calls pass its own hook.
+func (g *Guard) Start(cfg Config) {
+	g.init()
+	go g.run(cfg)
+}
+
+// logf reports through lightningd's log, when there is one.
+func (g *Guard) logf(level, format string, args ...any) {
+	if g.Out != nil {
+		g.Out.Log(level, format, args...)
+	}
+}
+
+func (g *Guard) run(cfg Config) {
+	var c *jsonrpc.Client
+	for {
+		var err error
+		if c == nil {
+			if c, err = jsonrpc.Dial(cfg.RPCPath, "pay-up-to"); err != nil {
+				c = nil
+			}
+		}
+		if err == nil {
+			err = g.loadHistory(c)
+		}
+		if err == nil {
+			break
+		}
+		g.ledger.failLoad(err)
+		g.logf("unusual", "cannot read the node's payment records (payments are refused while a budget is set): %v", err)
+		if c != nil {
+			c.Close()
+			c = nil
+		}
+		time.Sleep(2 * time.Second)
+	}
+	g.logf("info", "payment records read")
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-g.ledger.store.wake:
+		case <-tick.C:
+			for _, h := range g.ledger.unconfirmed() {
+				rows, err := listSendpays(c, map[string]any{"payment_hash": h})
+				if err != nil {
+					g.logf("unusual", "listsendpays %s: %v", h, err)
+					continue
+				}
+				g.ledger.reconcile(h, rows)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := g.ledger.store.flush(ctx, c); err != nil {
+			g.logf("unusual", "cannot write the ledger to the datastore: %v", err)
+		}
+		cancel()
+	}
+}
+
+// loadHistory reads getinfo, the datastore and every payment record.
+func (g *Guard) loadHistory(c *jsonrpc.Client) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var info struct {
+		ID      string `json:"id"`
+		Version string `json:"version"`
+	}
+	if err := c.Call(ctx, "getinfo", nil, &info); err != nil {
+		return fmt.Errorf("getinfo: %w", err)
+	}
+	g.onionPriced.Store(onionAmountTrusted(info.Version))
+	sv, err := loadSaved(ctx, c)
+	if err != nil {
+		return err
+	}
+	rows, err := listAllSendpays(ctx, c)
+	if err != nil {
+		return err
+	}
+	g.ledger.load(rows, sv, info.ID)
+	return nil
+}
+
+// onionAmountTrusted reports whether injectpaymentonion's amount_msat is
+// what it debits: before v26.06 lightningd checks it against the onion.
+func onionAmountTrusted(version string) bool {
+	v := strings.TrimPrefix(version, "v")
+	major, rest, _ := strings.Cut(v, ".")
+	minor, _, _ := strings.Cut(rest, ".")
+	minor = strings.TrimRightFunc(minor, func(r rune) bool { return r < '0' || r > '9' })
+	ma, err1 := strconv.Atoi(major)
+	mi, err2 := strconv.Atoi(minor)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma < 26 || ma == 26 && mi < 6
+}
+
+// loadSaved reads the parts and reservations kept in the datastore.
+func loadSaved(ctx context.Context, c *jsonrpc.Client) (saved, error) {
+	sv := saved{parts: map[partKey]*part{}}
+	var ds struct {
+		Datastore []struct {
+			Key    []string `json:"key"`
+			String *string  `json:"string"`
+		} `json:"datastore"`
+	}
+	for _, kind := range []string{"p", "r"} {
+		if err := c.Call(ctx, "listdatastore", map[string]any{"key": []string{"pay-up-to", kind}}, &ds); err != nil {
+			return sv, fmt.Errorf("listdatastore: %w", err)
+		}
+		for _, e := range ds.Datastore {
+			if len(e.Key) != 3 || e.String == nil {
+				continue
+			}
+			f := strings.Split(*e.String, ",")
+			switch {
+			case kind == "p" && len(f) == 5:
+				k, ok := parseKey(e.Key[2])
+				n := nums(f)
+				if !ok || n == nil {
+					continue
+				}
+				sv.parts[k] = &part{key: k, created: int64(n[0]), sent: amount.MSat(n[1]), counted: amount.MSat(n[2]), state: uint8(min(n[3], failed)), self: n[4] == 1}
+			case kind == "r" && len(f) >= 5:
+				n := nums(f[:3])
+				if n == nil {
+					continue
+				}
+				sv.approvals = append(sv.approvals, &approval{name: e.Key[2], created: time.Unix(int64(n[0]), 0), deadline: time.Unix(int64(n[1]), 0),
+					allowance: amount.MSat(n[2]), hash: f[3], id: strings.Join(f[4:], ","), method: "a payment before restart"})
+			}
+		}
+	}
+	return sv, nil
+}
+
+func nums(f []string) []uint64 {
+	n := make([]uint64, len(f))
+	for i, s := range f {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil
+		}
+		n[i] = v
+	}
+	return n
+}
+
+func parseKey(s string) (partKey, bool) {
+	f := strings.Split(s, "-")
+	if len(f) != 3 {
+		return partKey{}, false
+	}
+	n := nums(f[1:])
+	if n == nil {
+		return partKey{}, false
+	}
+	return partKey{hash: f[0], groupid: n[0], partid: n[1]}, true
+}
+
+// pageSize is how many listsendpays rows one call asks for (v23.11+).
+const pageSize = 5000
+
+// listAllSendpays reads every payment record, a page at a time where
+// lightningd can (v23.11+), all at once where it cannot.
+func listAllSendpays(ctx context.Context, c *jsonrpc.Client) ([]row, error) {
+	var all []row
+	for start := uint64(0); ; {
+		var raw struct {
+			Payments []json.RawMessage `json:"payments"`
+		}
+		err := c.Call(ctx, "listsendpays", map[string]any{"index": "created", "start": start, "limit": pageSize}, &raw)
+		if e, ok := err.(*jsonrpc.Error); ok && e.Code == -32602 && start == 0 { // no index (before v23.11)
+			rows, err := listSendpays(c, nil)
+			return append(all, rows...), err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listsendpays: %w", err)
+		}
+		for _, p := range raw.Payments {
+			r, idx, err := parseRow(p)
+			if err != nil {
+				return nil, fmt.Errorf("listsendpays: %w", err)
+			}
+			all = append(all, r)
+			start = max(start, idx+1)
+		}
+		if len(raw.Payments) < pageSize {
+			return all, nil
+		}
+	}
+}
+
+// listSendpays reads the rows params select.
+func listSendpays(c *jsonrpc.Client, params map[string]any) ([]row, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var raw struct {
+		Payments []json.RawMessage `json:"payments"`
+	}
+	if err := c.Call(ctx, "listsendpays", params, &raw); err != nil {
+		return nil, fmt.Errorf("listsendpays: %w", err)
+	}
+	rows := make([]row, 0, len(raw.Payments))
+	for _, p := range raw.Payments {
+		r, _, err := parseRow(p)
+		if err != nil {
+			return nil, fmt.Errorf("listsendpays: %w", err)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// wireRow is a listsendpays row or a sendpay_* notification's payment.
+// Amounts are numbers, or "…msat" strings with deprecated APIs (v23.02).
+type wireRow struct {
+	PaymentHash     string          `json:"payment_hash"`
+	GroupID         uint64          `json:"groupid"`
+	PartID          uint64          `json:"partid"`
+	AmountSent      json.RawMessage `json:"amount_sent_msat"`
+	Amount          json.RawMessage `json:"amount_msat"`
+	CreatedAt       int64           `json:"created_at"`
+	Status          string          `json:"status"`
+	Destination     string          `json:"destination"`
+	CreatedIndex    uint64          `json:"created_index"`
+	PaymentPreimage string          `json:"payment_preimage"`
+}
+
+func parseRow(b []byte) (row, uint64, error) {
+	var w wireRow
+	if err := json.Unmarshal(b, &w); err != nil {
+		return row{}, 0, err
+	}
+	return w.row()
+}
+
+func (w wireRow) row() (row, uint64, error) {
+	r := row{key: partKey{hash: w.PaymentHash, groupid: w.GroupID, partid: w.PartID}, created: w.CreatedAt, destination: w.Destination}
+	if len(w.PaymentHash) != 64 {
+		return r, 0, fmt.Errorf("payment_hash %q", w.PaymentHash)
+	}
+	var err error
+	if r.sent, err = wireMSat(w.AmountSent); err != nil {
+		return r, 0, fmt.Errorf("amount_sent_msat: %w", err)
+	}
+	if len(w.Amount) > 0 {
+		if r.delivered, err = wireMSat(w.Amount); err != nil {
+			return r, 0, fmt.Errorf("amount_msat: %w", err)
+		}
+	}
+	switch w.Status {
+	case "pending":
+		r.state = pending
+	case "complete":
+		r.state = complete
+	case "failed":
+		r.state = failed
+	default:
+		return r, 0, fmt.Errorf("status %q", w.Status)
+	}
+	return r, w.CreatedIndex, nil
+}
+
+func wireMSat(b json.RawMessage) (amount.MSat, error) {
+	return msat(jsonrpc.Value(b))
+}
+
+// Notify applies lightningd's sendpay_success and sendpay_failure
+// notifications, which it sends for every part of every payment.
+func (g *Guard) Notify(method string, params jsonrpc.Value) {
+	var w wireRow
+	switch method {
+	case "sendpay_success":
+		v, _ := params.Member("sendpay_success")
+		if json.Unmarshal(v, &w) != nil {
+			return
+		}
+	case "sendpay_failure":
+		v, _ := params.Member("sendpay_failure")
+		d, _ := jsonrpc.Value(v).Member("data")
+		if json.Unmarshal(d, &w) != nil {
+			return
+		}
+		w.Status = "failed"
+	default:
+		return
+	}
+	r, _, err := w.row()
+	if err != nil {
+		g.logf("unusual", "cannot read %s: %v", method, err)
+		return
+	}
+	g.ledger.resolve(r)
+}

@@ -1,0 +1,161 @@
+package hooks
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// lowLevel lists the calls that offer an HTLC, with their positional
+// parameters (CLN v23.02–v26.06).
+var lowLevel = map[string][]string{
+	"sendpay":            {"route", "payment_hash", "label", "amount_msat", "bolt11", "payment_secret", "partid", "localinvreqid", "groupid", "payment_metadata", "description"},
+	"sendonion":          {"onion", "first_hop", "payment_hash", "label", "shared_secrets", "partid", "bolt11", "amount_msat", "destination", "localinvreqid", "groupid", "description", "total_amount_msat"},
+	"injectpaymentonion": {"onion", "payment_hash", "amount_msat", "cltv_expiry", "partid", "groupid", "label", "invstring", "localinvreqid", "destination_msat", "destination"},
+}
+
+// noGroup marks a sendpay or sendonion without groupid: lightningd picks
+// one, and the part is matched by payment hash and partid until seen.
+const noGroup = math.MaxUint64
+
+// readSend prices a low-level send by what it takes from our channel:
+// sendpay's first hop, sendonion's first_hop, injectpaymentonion's
+// amount_msat (which lightningd v26.06+ no longer checks against the onion).
+func (g *Guard) readSend(method, id string, params jsonrpc.Value) (send, error) {
+	s := send{method: method, id: id, key: partKey{groupid: noGroup}}
+	a, err := args(params, lowLevel[method])
+	if err != nil {
+		return s, fmt.Errorf("cannot read the parameters")
+	}
+	one := func(name string) (jsonrpc.Value, error) {
+		vs := a[name]
+		if len(vs) > 1 {
+			return nil, fmt.Errorf("%s is given twice", name)
+		}
+		if len(vs) == 0 {
+			return nil, nil
+		}
+		return vs[0], nil
+	}
+	h, err := one("payment_hash")
+	if err != nil || h == nil {
+		return s, fmt.Errorf("no payment_hash")
+	}
+	if s.key.hash, err = h.String(); err != nil || !isHash(s.key.hash) {
+		return s, fmt.Errorf("payment_hash is not 32 bytes of hex")
+	}
+	s.key.hash = strings.ToLower(s.key.hash)
+	for name, dst := range map[string]*uint64{"partid": &s.key.partid, "groupid": &s.key.groupid} {
+		v, err := one(name)
+		if err != nil {
+			return s, err
+		}
+		if v != nil {
+			if *dst, err = strconv.ParseUint(strings.Trim(string(v), " \t\r\n\""), 10, 64); err != nil {
+				return s, fmt.Errorf("%s is not a number", name)
+			}
+		}
+	}
+	switch method {
+	case "sendpay":
+		r, err := one("route")
+		if err != nil || r == nil {
+			return s, fmt.Errorf("no route")
+		}
+		return g.readRoute(s, r)
+	case "sendonion":
+		fh, err := one("first_hop")
+		if err != nil || fh == nil {
+			return s, fmt.Errorf("no first_hop")
+		}
+		s.sent, err = hopAmount(fh)
+		return s, err
+	default: // injectpaymentonion
+		v, err := one("amount_msat")
+		if err != nil || v == nil {
+			return s, fmt.Errorf("no amount_msat")
+		}
+		if s.sent, err = msat(v); err != nil {
+			return s, fmt.Errorf("amount_msat: %v", err)
+		}
+		if !g.onionPriced.Load() {
+			s.unpriced = "what injectpaymentonion sends is inside the onion, which lightningd v26.06+ does not check against amount_msat"
+		}
+		return s, nil
+	}
+}
+
+// readRoute prices sendpay: what the first hop receives leaves our
+// channel. A route whose last hop is our own node is a payment to
+// ourselves (a rebalance): only its fees are spent.
+func (g *Guard) readRoute(s send, route jsonrpc.Value) (send, error) {
+	var hops []jsonrpc.Value
+	if err := route.Elements(func(v jsonrpc.Value) bool { hops = append(hops, v); return true }); err != nil || route.Kind() != '[' {
+		return s, fmt.Errorf("route is not an array")
+	}
+	if len(hops) == 0 {
+		s.self = true // paying our own invoice: no HTLC
+		return s, nil
+	}
+	var err error
+	if s.sent, err = hopAmount(hops[0]); err != nil {
+		return s, err
+	}
+	last := hops[len(hops)-1]
+	if idv, ok := last.Member("id"); ok {
+		if id, _ := idv.String(); id != "" && id == g.ledger.node() {
+			s.self = true
+			if s.delivered, err = hopAmount(last); err != nil {
+				return s, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// hopAmount reads a route hop's amount: amount_msat, amount_out_msat
+// (v26.06+) or the old msatoshi; the largest if several are given.
+func hopAmount(hop jsonrpc.Value) (amount.MSat, error) {
+	if hop.Kind() != '{' {
+		return 0, fmt.Errorf("a route hop is not an object")
+	}
+	var m amount.MSat
+	found := false
+	var bad error
+	hop.Members(func(k string, v jsonrpc.Value) bool {
+		if k != "amount_msat" && k != "amount_out_msat" && k != "msatoshi" {
+			return true
+		}
+		a, err := msat(v)
+		if err != nil {
+			bad = fmt.Errorf("%s: %v", k, err)
+			return false
+		}
+		m, found = max(m, a), true
+		return true
+	})
+	if bad != nil {
+		return 0, bad
+	}
+	if !found {
+		return 0, fmt.Errorf("a route hop has no amount_msat")
+	}
+	return m, nil
+}
+
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

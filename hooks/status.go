@@ -1,0 +1,70 @@
+package hooks
+
+import (
+	"time"
+
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// Status is the answer of pay-up-to-status.
+type Status struct {
+	Limit          string          `json:"limit,omitempty"`
+	LimitMSat      *uint64         `json:"limit_msat,omitempty"`
+	Budgets        []BudgetStatus  `json:"budgets"`
+	Approved       uint64          `json:"approved"`
+	Refused        uint64          `json:"refused"`
+	RecentRefusals []refusalRecord `json:"recent_refusals"`
+	// History says whether lightningd's payment records have been read.
+	History string `json:"history"`
+}
+
+// BudgetStatus is one window now.
+type BudgetStatus struct {
+	Budget       string `json:"budget"`
+	BudgetMSat   uint64 `json:"budget_msat"`
+	WindowS      int64  `json:"window_s"`
+	SpentMSat    uint64 `json:"spent_msat"`
+	ReservedMSat uint64 `json:"reserved_msat"`
+	// AvailableMSat is what a payment may still take, fees included.
+	AvailableMSat uint64 `json:"available_msat"`
+}
+
+// StatusUsage and StatusDescription document pay-up-to-status for help.
+const (
+	StatusUsage       = ""
+	StatusDescription = "Show pay-up-to's limit, each budget window's spent, reserved and available amounts, and recent refusals."
+)
+
+// ServeStatus answers pay-up-to-status.
+func (g *Guard) ServeStatus(jsonrpc.Value) (any, error) {
+	g.init()
+	st := Status{Budgets: []BudgetStatus{}, RecentRefusals: []refusalRecord{}}
+	if lim, ok := g.Limit(); ok {
+		n := uint64(lim)
+		st.Limit, st.LimitMSat = lim.BTC(), &n
+	}
+	l := g.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.advance()
+	for i := range l.windows {
+		w := &l.windows[i]
+		b := BudgetStatus{Budget: w.Spec, BudgetMSat: uint64(w.Amount), WindowS: int64(w.Period / time.Second),
+			SpentMSat: uint64(w.sum), ReservedMSat: uint64(l.reserved)}
+		if used := l.used(w); used < w.Amount {
+			b.AvailableMSat = uint64(w.Amount - used)
+		}
+		st.Budgets = append(st.Budgets, b)
+	}
+	st.Approved, st.Refused = l.stats.approved, l.stats.refused
+	st.RecentRefusals = append(st.RecentRefusals, l.stats.recent...)
+	switch {
+	case l.loaded:
+		st.History = "read"
+	case l.loadErr != "":
+		st.History = "not read: " + l.loadErr
+	default:
+		st.History = "not read yet"
+	}
+	return st, nil
+}
