@@ -149,6 +149,18 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 		return fmt.Errorf("getinfo: %w", err)
 	}
 	g.onionPriced.Store(onionAmountTrusted(info.Version))
+	// Whether xpay takes pay over (v24.11+; default true since v26.06):
+	// refusing a pay that xpay rewrites is ignored, and logged.
+	var cfg struct {
+		Configs map[string]struct {
+			ValueBool *bool `json:"value_bool"`
+		} `json:"configs"`
+	}
+	if c.Call(ctx, "listconfigs", map[string]any{"config": "xpay-handle-pay"}, &cfg) == nil {
+		if v := cfg.Configs["xpay-handle-pay"].ValueBool; v != nil {
+			g.xpayTakesPay.Store(*v)
+		}
+	}
 	sv, err := loadSaved(ctx, c)
 	if err != nil {
 		return err

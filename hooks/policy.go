@@ -137,8 +137,10 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 	r, pr := g.judge(method, id, sp, a)
 	if sp.record && pr.known {
 		// xpay's preapproveinvoice for pay reserves what pay allowed.
-		if fee, err := feeAllowance(method, a, pr.amount); err == nil {
-			g.intents.add(id, "", 0, fee)
+		fee, err1 := feeAllowance(method, a, pr.amount)
+		retry, err2 := retryFor(a)
+		if err1 == nil && err2 == nil {
+			g.intents.add(id, "", 0, fee, retry)
 		}
 	}
 	if sp.rewritten && g.xpayTakesPay.Load() {
@@ -169,12 +171,12 @@ func (g *Guard) reserve(method, id string, sp spend, a map[string][]jsonrpc.Valu
 	if err != nil {
 		return unverified(method, err.Error(), pr.key, pr.subj)
 	}
-	if in, ok := g.intents.find(id); ok && in.fee > 0 && strings.HasPrefix(method, "preapprove") {
-		fee = in.fee // what the paying command allowed
-	}
 	retry, err := retryFor(a)
 	if err != nil {
 		return unverified(method, err.Error(), pr.key, pr.subj)
+	}
+	if in, ok := g.intents.find(id); ok && strings.HasPrefix(method, "preapprove") {
+		fee, retry = in.fee, in.retry // what the paying command allowed
 	}
 	total := pr.amount + fee
 	if total < fee {
@@ -283,7 +285,7 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 		spent = max(spent, inv.Amount)
 	case amounts != nil:
 		if sp.record {
-			g.intents.add(id, amount.Canonical(s), spent, 0)
+			g.intents.add(id, amount.Canonical(s), spent, 0, 0)
 		}
 	case method == "preapproveinvoice":
 		in, ok := g.intents.lookup(id, amount.Canonical(s))

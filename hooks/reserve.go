@@ -165,7 +165,7 @@ func partOverLimit(s send, out, limit amount.MSat) *refusal {
 	total := out + s.sent
 	return &refusal{
 		code: CodeOverLimit,
-		message: fmt.Sprintf("pay-up-to: %s would bring payment %s to %s, above the limit %s",
+		message: fmt.Sprintf("pay-up-to: %s would bring payment %s to %s, which is above the limit %s",
 			s.method, s.key.hash, total.BTC(), limit.BTC()),
 		data: []field{
 			{key: "amount_too_high", str: total.BTC()},

@@ -264,12 +264,13 @@ type intents struct {
 type intent struct {
 	id, invoice string
 	amount      amount.MSat
-	fee         amount.MSat // the fee allowance of the command
+	fee         amount.MSat   // the fee allowance of the command
+	retry       time.Duration // how long it keeps trying
 }
 
-func (t *intents) add(id, invoice string, m, fee amount.MSat) {
+func (t *intents) add(id, invoice string, m, fee amount.MSat, retry time.Duration) {
 	t.mu.Lock()
-	t.ring[t.next%len(t.ring)] = intent{id, invoice, m, fee}
+	t.ring[t.next%len(t.ring)] = intent{id, invoice, m, fee, retry}
 	t.next++
 	t.mu.Unlock()
 }

@@ -1,0 +1,145 @@
+package integration
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/payupto/pay-up-to/integration/lnnet"
+)
+
+// rawCall sends one request with the given id, as any local client may.
+func (n *node) rawCall(id, method string, params any, result any) *rpcError {
+	n.t.Helper()
+	conn, err := net.Dial("unix", n.RPCPath())
+	assert.NilError(n.t, err)
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(120 * time.Second))
+	req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+	_, err = conn.Write(req)
+	assert.NilError(n.t, err)
+	var resp struct {
+		Result json.RawMessage `json:"result"`
+		Error  *rpcError       `json:"error"`
+	}
+	assert.NilError(n.t, json.NewDecoder(bufio.NewReader(conn)).Decode(&resp))
+	if resp.Error == nil && result != nil {
+		assert.NilError(n.t, json.Unmarshal(resp.Result, result))
+	}
+	return resp.Error
+}
+
+// route is getroute's route from n to dest delivering msat.
+func (n *node) route(dest *node, msat int64) []map[string]any {
+	n.t.Helper()
+	var r struct{ Route []map[string]any }
+	n.must("getroute", map[string]any{"id": dest.ID, "amount_msat": msat, "riskfactor": 1}, &r)
+	assert.Assert(n.t, len(r.Route) > 0)
+	return r.Route
+}
+
+// decoded is what a raw sender needs of an invoice.
+type decoded struct {
+	PaymentHash   string `json:"payment_hash"`
+	PaymentSecret string `json:"payment_secret"`
+}
+
+func (n *node) decode(inv string) decoded {
+	n.t.Helper()
+	var d decoded
+	n.must("decode", []any{inv}, &d)
+	if d.PaymentHash == "" { // v23.02 has no decode of bolt11 here
+		n.must("decodepay", []any{inv}, &d)
+	}
+	return d
+}
+
+// sentFor sums amount_sent_msat over a payment's pending and complete
+// HTLCs.
+func (n *node) sentFor(hash string) int64 {
+	n.t.Helper()
+	var r struct {
+		Payments []struct {
+			Status     string          `json:"status"`
+			AmountSent json.RawMessage `json:"amount_sent_msat"`
+		}
+	}
+	n.must("listsendpays", map[string]any{"payment_hash": hash}, &r)
+	total := int64(0)
+	for _, p := range r.Payments {
+		if p.Status != "failed" {
+			m, err := lnnet.Msat(p.AmountSent)
+			assert.NilError(n.t, err)
+			total += m
+		}
+	}
+	return total
+}
+
+// TestRawSends: sendpay is held to the limit, all parts of a payment
+// together, whatever id the caller claims, and to the budget; within them
+// it completes and is counted.
+func TestRawSends(t *testing.T) {
+	l1, l2, l3 := newLine(t, nil)
+	l1.startGuard(map[string]any{"limit": "0.001btc", "budget": "0.004btc/1h"})
+
+	t.Run("over the limit", func(t *testing.T) {
+		inv := l3.decode(l3.invoice("0.002btc"))
+		for _, id := range []string{
+			"test:sendpay#1",
+			"cli:pay#7/cln:xpay-as-pay#8/cln-xpay:injectpaymentonion#9", // copied from xpay's parts
+			"pay:sendonion#10", // an unchained payer plugin's
+		} {
+			noHTLC(t, l1, l2, func() {
+				e := l1.rawCall(id, "sendpay", map[string]any{"route": l1.route(l3, 200_000_000), "payment_hash": inv.PaymentHash, "payment_secret": inv.PaymentSecret}, nil)
+				refusal(t, e, map[string]any{"maximum_is": "0.001btc", "payment_hash": inv.PaymentHash})
+			})
+		}
+	})
+
+	t.Run("within the limit completes and counts", func(t *testing.T) {
+		inv := l3.decode(l3.invoice("10000sat"))
+		before := l1.status().Budgets[0].SpentMsat
+		l1.must("sendpay", map[string]any{"route": l1.route(l3, 10_000_000), "payment_hash": inv.PaymentHash, "payment_secret": inv.PaymentSecret}, nil)
+		var r struct{ Status string }
+		l1.must("waitsendpay", map[string]any{"payment_hash": inv.PaymentHash, "timeout": 60}, &r)
+		assert.Equal(t, r.Status, "complete")
+		sent := l1.sentFor(inv.PaymentHash)
+		assert.Assert(t, sent > 10_000_000)
+		assert.Equal(t, l1.status().Budgets[0].SpentMsat-before, sent)
+	})
+
+	t.Run("over the budget", func(t *testing.T) {
+		// 10,000 sat are out already: 0.0009btc more is over 20,000 sat.
+		big := l3.decode(l3.invoice("0.0009btc"))
+		l1.startGuard(map[string]any{"limit": "0.001btc", "budget": "20000sat/1h"})
+		noHTLC(t, l1, l2, func() {
+			e := l1.call("sendpay", map[string]any{"route": l1.route(l3, 90_000_000), "payment_hash": big.PaymentHash, "payment_secret": big.PaymentSecret}, nil)
+			data := overBudget(t, e, "20000sat/1h")
+			assert.Equal(t, data["payment_hash"], big.PaymentHash)
+		})
+		l1.startGuard(map[string]any{"limit": "0.001btc", "budget": "0.004btc/1h"})
+	})
+
+	t.Run("parts together never exceed the limit", func(t *testing.T) {
+		// 0.0015btc in two parts of 0.00075btc: each under the limit.
+		inv := l3.decode(l3.invoice("0.0015btc"))
+		part := func(partid int) *rpcError {
+			return l1.call("sendpay", map[string]any{"route": l1.route(l3, 75_000_000), "payment_hash": inv.PaymentHash,
+				"payment_secret": inv.PaymentSecret, "amount_msat": 150_000_000, "partid": partid, "groupid": 1}, nil)
+		}
+		e1 := part(1)
+		assert.Assert(t, e1 == nil, "%v", e1)
+		e := part(2)
+		assert.Assert(t, e != nil, "the second part went out")
+		assert.Equal(t, e.Code, int64(codeOverLimit), "%v", e)
+		assert.Assert(t, is.Contains(string(e.Data), `"out_msat"`))
+		assert.Assert(t, l1.sentFor(inv.PaymentHash) <= 100_000_000, "more than the limit is out")
+	})
+	l1.checkAlive()
+}
