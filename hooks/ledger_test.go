@@ -37,18 +37,18 @@ func TestParseBudget(t *testing.T) {
 	assert.Assert(t, ws == nil)
 
 	for in, msg := range map[string]string{
-		"0.01btc":          "not AMOUNT/PERIOD",
-		"0.01btc/":         "not a number followed by",
-		"0.01btc/d":        "not a number followed by",
-		"0.01btc/1y":       "does not end in",
-		"0.01btc/0d":       "between 1d and 100 years",
-		"0.01btc/-1d":      "not a whole number",
-		"0.01btc/1.5h":     "not a whole number",
+		"0.01btc":           "not AMOUNT/PERIOD",
+		"0.01btc/":          "not a number followed by",
+		"0.01btc/d":         "not a number followed by",
+		"0.01btc/1y":        "does not end in",
+		"0.01btc/0d":        "between 1d and 100 years",
+		"0.01btc/-1d":       "not a whole number",
+		"0.01btc/1.5h":      "not a whole number",
 		"0.01btc/99999999w": "between 1w and 100 years",
-		"lots/1d":          "budget: \"lots/1d\"",
-		"1e3/1d":           "budget:",
-		"1btc/1d,2btc/24h": "two windows of 24h",
-		"1btc/1d,":         "not AMOUNT/PERIOD",
+		"lots/1d":           "budget: \"lots/1d\"",
+		"1e3/1d":            "budget:",
+		"1btc/1d,2btc/24h":  "two windows of 24h",
+		"1btc/1d,":          "not AMOUNT/PERIOD",
 	} {
 		_, err := ParseBudget(in)
 		assert.Assert(t, err != nil, in)

@@ -80,4 +80,3 @@ func TestClient(t *testing.T) {
 	assert.Assert(t, errors.Is(<-done, ErrClosed))
 	assert.Assert(t, errors.Is(c.Call(ctx, "getinfo", nil, nil), ErrClosed))
 }
-
