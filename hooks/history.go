@@ -14,39 +14,59 @@ import (
 )
 
 // store queues writes to lightningd's datastore under ["pay-up-to", kind,
-// name]. Writes to one key coalesce; a background loop sends them, so the
-// hook never waits for lightningd.
+// name]: "p" for parts, rendered from the ledger when sent, "r" for
+// reservations. Writes to one key coalesce; a background loop sends them,
+// so the hook never waits for lightningd.
 type store struct {
-	mu    sync.Mutex // protects dirty
-	dirty map[[2]string]*string
+	mu    sync.Mutex // protects parts and named
+	parts map[partKey]struct{}
+	named map[[2]string]*string // nil deletes
 	wake  chan struct{}
 }
 
-func newStore() *store { return &store{dirty: map[[2]string]*string{}, wake: make(chan struct{}, 1)} }
+func newStore() *store {
+	return &store{parts: map[partKey]struct{}{}, named: map[[2]string]*string{}, wake: make(chan struct{}, 1)}
+}
+
+func (s *store) part(k partKey) {
+	s.mu.Lock()
+	s.parts[k] = struct{}{}
+	s.mu.Unlock()
+	s.poke()
+}
 
 func (s *store) put(kind, name, val string) { s.set(kind, name, &val) }
 func (s *store) del(kind, name string)      { s.set(kind, name, nil) }
 
 func (s *store) set(kind, name string, val *string) {
 	s.mu.Lock()
-	s.dirty[[2]string{kind, name}] = val
+	s.named[[2]string{kind, name}] = val
 	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *store) poke() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// flush sends the queued writes; a failed one is queued again unless a
-// newer write replaced it.
-func (s *store) flush(ctx context.Context, c *jsonrpc.Client) error {
+// flush sends the queued writes, parts as render gives them (nil: delete);
+// a failed write is queued again.
+func (s *store) flush(ctx context.Context, c *jsonrpc.Client, render func([]partKey) []*string) error {
 	s.mu.Lock()
-	batch := s.dirty
-	s.dirty = map[[2]string]*string{}
+	named := s.named
+	s.named = map[[2]string]*string{}
+	keys := make([]partKey, 0, len(s.parts))
+	for k := range s.parts {
+		keys = append(keys, k)
+	}
+	clear(s.parts)
 	s.mu.Unlock()
 	var firstErr error
-	for k, v := range batch {
-		key := []string{"pay-up-to", k[0], k[1]}
+	write := func(kind, name string, v *string) bool {
+		key := []string{"pay-up-to", kind, name}
 		var err error
 		if v == nil {
 			err = c.Call(ctx, "deldatastore", map[string]any{"key": key}, nil)
@@ -56,15 +76,27 @@ func (s *store) flush(ctx context.Context, c *jsonrpc.Client) error {
 		} else {
 			err = c.Call(ctx, "datastore", map[string]any{"key": key, "string": *v, "mode": "create-or-replace"}, nil)
 		}
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return err == nil
+	}
+	for k, v := range named {
+		if !write(k[0], k[1], v) {
 			s.mu.Lock()
-			if _, newer := s.dirty[k]; !newer {
-				s.dirty[k] = v
+			if _, newer := s.named[k]; !newer {
+				s.named[k] = v
 			}
 			s.mu.Unlock()
+		}
+	}
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), 256)]
+		keys = keys[len(chunk):]
+		for i, v := range render(chunk) {
+			if !write("p", chunk[i].String(), v) {
+				s.part(chunk[i])
+			}
 		}
 	}
 	return firstErr
@@ -121,16 +153,16 @@ func (g *Guard) run(cfg Config) {
 		case <-g.ledger.store.wake:
 		case <-tick.C:
 			for _, h := range g.ledger.unconfirmed() {
-				rows, err := listSendpays(c, map[string]any{"payment_hash": h})
+				rows, err := listSendpays(c, map[string]any{"payment_hash": hexHash(h)})
 				if err != nil {
-					g.logf("unusual", "listsendpays %s: %v", h, err)
+					g.logf("unusual", "listsendpays %s: %v", hexHash(h), err)
 					continue
 				}
 				g.ledger.reconcile(h, rows)
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if err := g.ledger.store.flush(ctx, c); err != nil {
+		if err := g.ledger.store.flush(ctx, c, g.ledger.records); err != nil {
 			g.logf("unusual", "cannot write the ledger to the datastore: %v", err)
 		}
 		cancel()
@@ -216,11 +248,12 @@ func loadSaved(ctx context.Context, c *jsonrpc.Client) (saved, error) {
 				sv.parts[k] = &part{key: k, created: int64(n[0]), sent: amount.MSat(n[1]), counted: amount.MSat(n[2]), state: uint8(min(n[3], failed)), self: n[4] == 1}
 			case kind == "r" && len(f) >= 5:
 				n := nums(f[:3])
-				if n == nil {
+				h, ok := binHash(f[3])
+				if n == nil || !ok && f[3] != "" {
 					continue
 				}
 				sv.approvals = append(sv.approvals, &approval{name: e.Key[2], created: time.Unix(int64(n[0]), 0), deadline: time.Unix(int64(n[1]), 0),
-					allowance: amount.MSat(n[2]), hash: f[3], id: strings.Join(f[4:], ","), method: "a payment before restart"})
+					allowance: amount.MSat(n[2]), hash: h, id: strings.Join(f[4:], ","), method: "a payment before restart"})
 			}
 		}
 	}
@@ -245,10 +278,11 @@ func parseKey(s string) (partKey, bool) {
 		return partKey{}, false
 	}
 	n := nums(f[1:])
-	if n == nil {
+	h, ok := binHash(f[0])
+	if n == nil || !ok {
 		return partKey{}, false
 	}
-	return partKey{hash: f[0], groupid: n[0], partid: n[1]}, true
+	return partKey{hash: h, groupid: n[0], partid: n[1]}, true
 }
 
 // pageSize is how many listsendpays rows one call asks for (v23.11+).
@@ -259,9 +293,7 @@ const pageSize = 5000
 func listAllSendpays(ctx context.Context, c *jsonrpc.Client) ([]row, error) {
 	var all []row
 	for start := uint64(0); ; {
-		var raw struct {
-			Payments []json.RawMessage `json:"payments"`
-		}
+		var raw jsonrpc.Value
 		err := c.Call(ctx, "listsendpays", map[string]any{"index": "created", "start": start, "limit": pageSize}, &raw)
 		if e, ok := err.(*jsonrpc.Error); ok && e.Code == -32602 && start == 0 { // no index (before v23.11)
 			rows, err := listSendpays(c, nil)
@@ -270,39 +302,53 @@ func listAllSendpays(ctx context.Context, c *jsonrpc.Client) ([]row, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listsendpays: %w", err)
 		}
-		for _, p := range raw.Payments {
-			r, idx, err := parseRow(p)
-			if err != nil {
-				return nil, fmt.Errorf("listsendpays: %w", err)
-			}
+		n := 0
+		if err := rows(raw, func(r row, idx uint64) {
 			all = append(all, r)
 			start = max(start, idx+1)
+			n++
+		}); err != nil {
+			return nil, err
 		}
-		if len(raw.Payments) < pageSize {
+		if n < pageSize {
 			return all, nil
 		}
 	}
+}
+
+// rows calls fn for each row of a listsendpays answer.
+func rows(raw jsonrpc.Value, fn func(row, uint64)) error {
+	ps, ok := raw.Member("payments")
+	if !ok || ps.Kind() != '[' {
+		return fmt.Errorf("listsendpays: no payments")
+	}
+	var bad error
+	err := ps.Elements(func(p jsonrpc.Value) bool {
+		r, idx, err := parseRow(p)
+		if err != nil {
+			bad = fmt.Errorf("listsendpays: %w", err)
+			return false
+		}
+		fn(r, idx)
+		return true
+	})
+	if bad != nil {
+		return bad
+	}
+	return err
 }
 
 // listSendpays reads the rows params select.
 func listSendpays(c *jsonrpc.Client, params map[string]any) ([]row, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var raw struct {
-		Payments []json.RawMessage `json:"payments"`
-	}
+	var raw jsonrpc.Value
 	if err := c.Call(ctx, "listsendpays", params, &raw); err != nil {
 		return nil, fmt.Errorf("listsendpays: %w", err)
 	}
-	rows := make([]row, 0, len(raw.Payments))
-	for _, p := range raw.Payments {
-		r, _, err := parseRow(p)
-		if err != nil {
-			return nil, fmt.Errorf("listsendpays: %w", err)
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
+	var out []row
+	err := rows(raw, func(r row, _ uint64) { out = append(out, r) })
+	return out, err
 }
 
 // wireRow is a listsendpays row or a sendpay_* notification's payment.
@@ -320,17 +366,63 @@ type wireRow struct {
 	PaymentPreimage string          `json:"payment_preimage"`
 }
 
-func parseRow(b []byte) (row, uint64, error) {
+// parseRow reads a listsendpays row member by member (a busy node has
+// hundreds of thousands of them).
+func parseRow(v jsonrpc.Value) (row, uint64, error) {
 	var w wireRow
-	if err := json.Unmarshal(b, &w); err != nil {
+	var bad error
+	num := func(k string, x jsonrpc.Value, dst *uint64) {
+		n, err := strconv.ParseUint(strings.TrimSpace(string(x)), 10, 64)
+		if err != nil {
+			bad = fmt.Errorf("%s: not a number", k)
+		}
+		*dst = n
+	}
+	str := func(k string, x jsonrpc.Value, dst *string) {
+		s, err := x.String()
+		if err != nil {
+			bad = fmt.Errorf("%s: %v", k, err)
+		}
+		*dst = s
+	}
+	var created uint64
+	err := v.Members(func(k string, x jsonrpc.Value) bool {
+		switch k {
+		case "payment_hash":
+			str(k, x, &w.PaymentHash)
+		case "groupid":
+			num(k, x, &w.GroupID)
+		case "partid":
+			num(k, x, &w.PartID)
+		case "created_index":
+			num(k, x, &w.CreatedIndex)
+		case "created_at":
+			num(k, x, &created)
+		case "status":
+			str(k, x, &w.Status)
+		case "destination":
+			str(k, x, &w.Destination)
+		case "amount_sent_msat":
+			w.AmountSent = json.RawMessage(x)
+		case "amount_msat":
+			w.Amount = json.RawMessage(x)
+		}
+		return bad == nil
+	})
+	if bad != nil {
+		return row{}, 0, bad
+	}
+	if err != nil {
 		return row{}, 0, err
 	}
+	w.CreatedAt = int64(created)
 	return w.row()
 }
 
 func (w wireRow) row() (row, uint64, error) {
-	r := row{key: partKey{hash: w.PaymentHash, groupid: w.GroupID, partid: w.PartID}, created: w.CreatedAt, destination: w.Destination}
-	if len(w.PaymentHash) != 64 {
+	h, ok := binHash(w.PaymentHash)
+	r := row{key: partKey{hash: h, groupid: w.GroupID, partid: w.PartID}, created: w.CreatedAt, destination: w.Destination}
+	if !ok {
 		return r, 0, fmt.Errorf("payment_hash %q", w.PaymentHash)
 	}
 	var err error

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,11 +20,24 @@ const (
 
 // partKey identifies an HTLC the node sent, as lightningd does.
 type partKey struct {
-	hash            string // hex payment hash
+	hash            string // the payment hash's 32 bytes (hexHash shows it)
 	groupid, partid uint64
 }
 
-func (k partKey) String() string { return fmt.Sprintf("%s-%d-%d", k.hash, k.groupid, k.partid) }
+func (k partKey) String() string {
+	return fmt.Sprintf("%s-%d-%d", hexHash(k.hash), k.groupid, k.partid)
+}
+
+// Payment hashes are kept as their 32 bytes, half the size of hex.
+func binHash(h string) (string, bool) {
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != 32 {
+		return "", false
+	}
+	return string(b), true
+}
+
+func hexHash(b string) string { return hex.EncodeToString([]byte(b)) }
 
 // part is one HTLC this node originated.
 type part struct {
@@ -94,10 +108,11 @@ type Ledger struct {
 	windows   []windowSum
 	parts     []*part // ordered by created, oldest first
 	byKey     map[partKey]*part
-	byHash    map[string]amount.MSat // sent by the live parts of a payment hash
+	byHash    map[string]amount.MSat // sent by the pending parts of a payment hash
 	approvals approvalIndex          // kept past their deadline to link late parts
 	reserved  amount.MSat            // sum of approvals' reserved()
 	loaded    bool                   // lightningd's records have been read
+	loading   bool                   // they are being merged: persist nothing yet
 	loadErr   string                 // why they could not be, if not
 	nodeID    string
 	seq       uint64
@@ -178,6 +193,9 @@ func (l *Ledger) compact(now time.Time) {
 	if n > 1024 && n > len(l.parts)/4 {
 		for _, p := range l.parts[:n] {
 			l.forget(p)
+			if l.store != nil {
+				l.store.part(p.key) // its record goes too
+			}
 		}
 		l.parts = append(l.parts[:0:0], l.parts[n:]...)
 		for i := range l.windows {
@@ -189,11 +207,18 @@ func (l *Ledger) compact(now time.Time) {
 
 func (l *Ledger) forget(p *part) {
 	delete(l.byKey, p.key)
-	if p.live() {
-		l.byHash[p.key.hash] -= p.sent
-		if l.byHash[p.key.hash] == 0 {
-			delete(l.byHash, p.key.hash)
-		}
+	if p.state == pending {
+		l.out(p.key.hash, -int64(p.sent))
+	}
+}
+
+// out adds delta to what is in flight for a payment hash. Only pending
+// parts count: lightningd takes no new part for a hash already paid.
+func (l *Ledger) out(hash string, delta int64) {
+	if v := int64(l.byHash[hash]) + delta; v > 0 {
+		l.byHash[hash] = amount.MSat(v)
+	} else {
+		delete(l.byHash, hash)
 	}
 }
 
@@ -215,8 +240,8 @@ func (l *Ledger) insert(p *part) {
 		}
 	}
 	l.byKey[p.key] = p
-	if p.live() {
-		l.byHash[p.key.hash] += p.sent
+	if p.state == pending {
+		l.out(p.key.hash, int64(p.sent))
 	}
 	if p.approval != nil && p.live() {
 		l.charge(p.approval, int64(p.counted))
@@ -226,19 +251,20 @@ func (l *Ledger) insert(p *part) {
 
 // update changes a known part's state and amounts; l.mu is held.
 func (l *Ledger) update(p *part, state uint8, sent, counted amount.MSat) {
-	oldLive, oldCounted, oldSent := p.live(), p.counted, p.sent
+	oldLive, oldPending, oldCounted, oldSent := p.live(), p.state == pending, p.counted, p.sent
 	p.state, p.sent, p.counted = state, sent, counted
 	var delta int64
 	if oldLive {
 		delta -= int64(oldCounted)
-		l.byHash[p.key.hash] -= oldSent
+	}
+	if oldPending {
+		l.out(p.key.hash, -int64(oldSent))
 	}
 	if p.live() {
 		delta += int64(p.counted)
-		l.byHash[p.key.hash] += p.sent
 	}
-	if l.byHash[p.key.hash] == 0 {
-		delete(l.byHash, p.key.hash)
+	if p.state == pending {
+		l.out(p.key.hash, int64(p.sent))
 	}
 	for i := range l.windows {
 		if w := &l.windows[i]; p.created > w.cutoff {
@@ -331,25 +357,39 @@ func (l *Ledger) availableAt(w *windowSum, req amount.MSat) int64 {
 // persistPart queues the part's record in lightningd's datastore, so that
 // deleted payment history cannot free budget.
 func (l *Ledger) persistPart(p *part) {
-	if l.store == nil {
-		return
+	if l.store != nil && !l.loading {
+		l.store.part(p.key)
 	}
-	if !p.live() {
-		l.store.del("p", p.key.String())
-		return
+}
+
+// records renders the datastore records of parts: nil for a part that no
+// longer counts (failed, or older than every window).
+func (l *Ledger) records(keys []partKey) []*string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]*string, len(keys))
+	for i, k := range keys {
+		if p := l.byKey[k]; p != nil && p.live() {
+			v := record(p)
+			out[i] = &v
+		}
 	}
+	return out
+}
+
+func record(p *part) string {
 	self := 0
 	if p.self {
 		self = 1
 	}
-	l.store.put("p", p.key.String(), fmt.Sprintf("%d,%d,%d,%d,%d", p.created, p.sent, p.counted, p.state, self))
+	return fmt.Sprintf("%d,%d,%d,%d,%d", p.created, p.sent, p.counted, p.state, self)
 }
 
 func (l *Ledger) persistApproval(a *approval) {
 	if l.store == nil {
 		return
 	}
-	l.store.put("r", a.name, fmt.Sprintf("%d,%d,%d,%s,%s", a.created.Unix(), a.deadline.Unix(), a.allowance, a.hash, a.id))
+	l.store.put("r", a.name, fmt.Sprintf("%d,%d,%d,%s,%s", a.created.Unix(), a.deadline.Unix(), a.allowance, hexHash(a.hash), a.id))
 }
 
 // link finds the approval a send belongs to: same payment hash, and an id

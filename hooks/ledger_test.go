@@ -72,7 +72,11 @@ func testLedger(t *testing.T, budget string) (*Ledger, *clock) {
 	return l, c
 }
 
-func hash(n int) string { return fmt.Sprintf("%064x", n) }
+// hash is a payment hash as the ledger keeps it (32 bytes).
+func hash(n int) string {
+	h, _ := binHash(fmt.Sprintf("%064x", n))
+	return h
+}
 
 // rawSpend records a raw part of m msat now.
 func rawSpend(t *testing.T, l *Ledger, n int, m amount.MSat) {
@@ -95,7 +99,7 @@ func TestWindowsRoll(t *testing.T) {
 	assert.Equal(t, d["used_msat"], uint64(900))
 	assert.Equal(t, d["requested_msat"], uint64(200))
 	assert.Equal(t, d["available_at"], uint64(1_700_000_010))
-	assert.Equal(t, d["payment_hash"], hash(3))
+	assert.Equal(t, d["payment_hash"], hexHash(hash(3)))
 
 	c.t = time.Unix(1_700_000_010, 0)
 	rawSpend(t, l, 3, 200) // the first part left the 10 s window

@@ -115,7 +115,7 @@ func msat(v jsonrpc.Value) (amount.MSat, error) {
 type priced struct {
 	amount    amount.MSat
 	known     bool   // amount is known (an amountless invoice without amount_msat is not)
-	hash      string // hex payment hash, if the invoice gives one
+	hash      string // payment hash (32 bytes), if the invoice gives one
 	key, subj string // how refusals name it: bolt11/offer/destination/invstring
 }
 
@@ -229,8 +229,8 @@ func (g *Guard) judge(method, id string, sp spend, a map[string][]jsonrpc.Value)
 			pr.subj, _ = ds[0].String()
 		}
 		if hs := a["payment_hash"]; len(hs) > 0 {
-			pr.hash, _ = hs[0].String()
-			pr.hash = strings.ToLower(pr.hash)
+			h, _ := hs[0].String()
+			pr.hash, _ = binHash(h)
 		}
 		if spent > limit {
 			return overLimit("keysend amount", spent, limit, "destination", pr.subj), pr
@@ -303,7 +303,8 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 		}
 		return overLimit(what, spent, limit, key, s), priced{}
 	}
-	return nil, priced{amount: spent, known: true, hash: inv.PaymentHash, key: key, subj: s}
+	h, _ := binHash(inv.PaymentHash)
+	return nil, priced{amount: spent, known: true, hash: h, key: key, subj: s}
 }
 
 func overLimit(what string, spent, limit amount.MSat, key, subject string) *refusal {

@@ -98,14 +98,14 @@ func (l *Ledger) admit(s send, limit amount.MSat, hasLimit bool) *refusal {
 	}
 	a := l.link(s.key.hash, s.id)
 	if s.unpriced != "" && a == nil {
-		return unverified(s.method, s.unpriced, "payment_hash", s.key.hash)
+		return unverified(s.method, s.unpriced, "payment_hash", hexHash(s.key.hash))
 	}
 	if a != nil {
 		if a.live+counted > a.allowance {
 			return partOverApproval(s, a)
 		}
 		if !a.active && len(l.windows) > 0 {
-			if r := l.overBudget(counted, "payment_hash", s.key.hash); r != nil {
+			if r := l.overBudget(counted, "payment_hash", hexHash(s.key.hash)); r != nil {
 				return r
 			}
 		}
@@ -116,9 +116,9 @@ func (l *Ledger) admit(s send, limit amount.MSat, hasLimit bool) *refusal {
 		}
 		if len(l.windows) > 0 {
 			if !l.loaded {
-				return unverified(s.method, "the node's payment records are not read yet"+l.why(), "payment_hash", s.key.hash)
+				return unverified(s.method, "the node's payment records are not read yet"+l.why(), "payment_hash", hexHash(s.key.hash))
 			}
-			if r := l.overBudget(counted, "payment_hash", s.key.hash); r != nil {
+			if r := l.overBudget(counted, "payment_hash", hexHash(s.key.hash)); r != nil {
 				return r
 			}
 		}
@@ -153,7 +153,7 @@ func partOverApproval(s send, a *approval) *refusal {
 		message: fmt.Sprintf("pay-up-to: %s of %s would take the payment beyond the %s approved for %s",
 			s.method, s.sent.BTC(), a.allowance.BTC(), a.method),
 		data: []field{
-			{key: "payment_hash", str: s.key.hash},
+			{key: "payment_hash", str: hexHash(s.key.hash)},
 			{key: "part_msat", num: uint64(s.sent), isNum: true},
 			{key: "out_msat", num: uint64(a.live), isNum: true},
 			{key: "approved_msat", num: uint64(a.allowance), isNum: true},
@@ -166,11 +166,11 @@ func partOverLimit(s send, out, limit amount.MSat) *refusal {
 	return &refusal{
 		code: CodeOverLimit,
 		message: fmt.Sprintf("pay-up-to: %s would bring payment %s to %s, which is above the limit %s",
-			s.method, s.key.hash, total.BTC(), limit.BTC()),
+			s.method, hexHash(s.key.hash), total.BTC(), limit.BTC()),
 		data: []field{
 			{key: "amount_too_high", str: total.BTC()},
 			{key: "maximum_is", str: limit.BTC()},
-			{key: "payment_hash", str: s.key.hash},
+			{key: "payment_hash", str: hexHash(s.key.hash)},
 			{key: "part_msat", num: uint64(s.sent), isNum: true},
 			{key: "out_msat", num: uint64(out), isNum: true},
 			{key: "amount_msat", num: uint64(total), isNum: true},
@@ -305,6 +305,11 @@ func (l *Ledger) load(rows []row, sv saved, nodeID string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.nodeID = nodeID
+	was := make(map[partKey]string, len(sv.parts))
+	for k, s := range sv.parts {
+		was[k] = record(s)
+	}
+	l.loading = true
 	for _, r := range rows {
 		if s := sv.parts[r.key]; s != nil {
 			r.destination = ""
@@ -345,8 +350,26 @@ func (l *Ledger) load(rows []row, sv saved, nodeID string) {
 		l.approvals.add(a)
 		l.reserved += a.reserved()
 	}
-	l.loaded, l.loadErr = true, ""
+	l.loaded, l.loadErr, l.loading = true, "", false
 	l.advance()
+	// Keep a record of every part a window may count that the datastore
+	// does not have as it is now.
+	if l.store != nil {
+		keep := l.now().Add(-minRetention).Unix()
+		for _, w := range l.windows {
+			keep = min(keep, w.cutoff)
+		}
+		for _, p := range l.parts {
+			if p.created > keep && p.live() && was[p.key] != record(p) {
+				l.store.part(p.key)
+			}
+		}
+		for k := range was {
+			if p := l.byKey[k]; p == nil || !p.live() {
+				l.store.part(k)
+			}
+		}
+	}
 }
 
 // failLoad notes why lightningd's records could not be read.

@@ -142,7 +142,7 @@ func (g *Guard) decideSend(method, id string, params jsonrpc.Value) *refusal {
 		if s.key.hash == "" {
 			return unverified(method, err.Error(), "", "")
 		}
-		return unverified(method, err.Error(), "payment_hash", s.key.hash)
+		return unverified(method, err.Error(), "payment_hash", hexHash(s.key.hash))
 	}
 	limit, hasLimit := g.Limit()
 	return g.ledger.admit(s, limit, hasLimit)

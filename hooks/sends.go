@@ -45,10 +45,11 @@ func (g *Guard) readSend(method, id string, params jsonrpc.Value) (send, error) 
 	if err != nil || h == nil {
 		return s, fmt.Errorf("no payment_hash")
 	}
-	if s.key.hash, err = h.String(); err != nil || !isHash(s.key.hash) {
+	hx, err := h.String()
+	var ok bool
+	if s.key.hash, ok = binHash(hx); err != nil || !ok {
 		return s, fmt.Errorf("payment_hash is not 32 bytes of hex")
 	}
-	s.key.hash = strings.ToLower(s.key.hash)
 	for name, dst := range map[string]*uint64{"partid": &s.key.partid, "groupid": &s.key.groupid} {
 		v, err := one(name)
 		if err != nil {
@@ -145,17 +146,4 @@ func hopAmount(hop jsonrpc.Value) (amount.MSat, error) {
 		return 0, fmt.Errorf("a route hop has no amount_msat")
 	}
 	return m, nil
-}
-
-func isHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i] | 0x20
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }

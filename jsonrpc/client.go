@@ -58,8 +58,8 @@ func (c *Client) Close() error {
 }
 
 // Call sends method with params (any JSON-marshalable value, nil for {})
-// and decodes the result into result unless it is nil. A JSON-RPC error
-// from lightningd is returned as *Error.
+// and decodes the result into result unless it is nil; a *Value result gets
+// the raw JSON. A JSON-RPC error from lightningd is returned as *Error.
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
 	if params == nil {
 		params = struct{}{}
@@ -91,6 +91,10 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 		if a.err != nil || result == nil {
 			return a.err
 		}
+		if v, ok := result.(*Value); ok {
+			*v = a.result
+			return nil
+		}
 		if err := json.Unmarshal(a.result, result); err != nil {
 			return fmt.Errorf("jsonrpc: %s result: %w", method, err)
 		}
@@ -116,25 +120,30 @@ func (c *Client) read() {
 			c.fail(err)
 			return
 		}
-		var resp struct {
-			ID     string          `json:"id"`
-			Result json.RawMessage `json:"result"`
-			Error  *Error          `json:"error"`
+		// Answers can be large: read the members, without a second pass.
+		if m.Truncated {
+			continue
 		}
-		if m.Truncated || json.Unmarshal(m.Data, &resp) != nil {
-			continue // not an answer of ours (e.g. a notification we did not ask for)
+		v := Value(m.Data)
+		idv, _ := v.Member("id")
+		id, err := idv.String()
+		if err != nil {
+			continue // not an answer of ours (e.g. a notification)
 		}
 		c.mu.Lock()
-		ch := c.pending[resp.ID]
-		delete(c.pending, resp.ID)
+		ch := c.pending[id]
+		delete(c.pending, id)
 		c.mu.Unlock()
 		if ch == nil {
 			continue
 		}
-		if resp.Error != nil {
-			ch <- answer{err: resp.Error}
+		if ev, ok := v.Member("error"); ok {
+			e := &Error{Code: ErrInternal.Code, Message: "jsonrpc: malformed error"}
+			json.Unmarshal(ev, e)
+			ch <- answer{err: e}
 		} else {
-			ch <- answer{result: Value(resp.Result)}
+			res, _ := v.Member("result")
+			ch <- answer{result: append(Value(nil), res...)}
 		}
 	}
 }

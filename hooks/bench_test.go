@@ -1,0 +1,128 @@
+package hooks
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// Real regtest invoice for 0.0001btc (../shared/transcripts).
+const benchUnder = "lnbcrt100u1p4s2w6dsp5fkug3eky9m30y596acgvjfn6rnhrv87y2qhrwapj0k45h7d7yjhspp5r53dqnrkl0kyns2562a2re26vn23a7k2990ptyhks53le97mdn2sdqjvd5x2ctsypcxj7n6vyxqyjw5qcqp29qxpqysgqhwasflswslvxx26ah3j86aw4485r74e20c2u23dhhfkjht6n5w53axd8g6c020l058yqsnrf4et9kw3au5h2cas8ggkdrvzl0arndespvm3fkp"
+
+// rows makes n listsendpays rows spread over the last day.
+func benchRows(n int, now int64) []row {
+	rows := make([]row, n)
+	for i := range rows {
+		rows[i] = row{key: partKey{hash(i), 1, 0}, sent: 10_000_101, delivered: 10_000_000, created: now - 86_000 + int64(i)*86_000/int64(n), state: complete}
+	}
+	return rows
+}
+
+// BenchmarkApprove is the hook's decision on an xpay under the limit:
+// with a limit only, and with budgets over 100,000 payments in the window.
+func BenchmarkApprove(b *testing.B) {
+	params := jsonrpc.Value(`{"rpc_command":{"jsonrpc":"2.0","id":"cli:xpay#1","method":"xpay","params":["` + benchUnder + `"]}}`)
+	for _, bc := range []struct{ name, budget string }{
+		{"limit-only", ""},
+		{"budget-100k-payments", "100btc/1h,1000btc/1d,5000btc/7d"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			g := new(Guard)
+			g.SetLimit("0.001btc")
+			if bc.budget != "" {
+				g.SetBudget(bc.budget)
+			}
+			g.init()
+			g.ledger.store = nil
+			g.ledger.load(benchRows(100_000, time.Now().Unix()), saved{}, "02self")
+			b.ReportAllocs()
+			for b.Loop() {
+				res, _ := g.ServeRPC(params)
+				if string(res.(json.RawMessage)) != `{"result":"continue"}` {
+					b.Fatalf("refused: %s", res)
+				}
+			}
+		})
+	}
+}
+
+// fakeNode answers getinfo, listconfigs, listdatastore and paged
+// listsendpays (index=created) over conn, as lightningd v23.11+ does.
+func fakeNode(conn net.Conn, rows []row) {
+	rd := jsonrpc.NewReader(conn, 0)
+	for {
+		m, err := rd.Next()
+		if err != nil {
+			return
+		}
+		var req struct {
+			ID     string
+			Method string
+			Params struct {
+				Start uint64
+				Limit uint64
+			}
+		}
+		json.Unmarshal(m.Data, &req)
+		var res []byte
+		switch req.Method {
+		case "getinfo":
+			res = []byte(`{"id":"02self","version":"v26.06.6"}`)
+		case "listconfigs":
+			res = []byte(`{"configs":{}}`)
+		case "listdatastore":
+			res = []byte(`{"datastore":[]}`)
+		case "listsendpays":
+			res = []byte(`{"payments":[`)
+			end := min(req.Params.Start+req.Params.Limit, uint64(len(rows)))
+			for i := req.Params.Start; i < end; i++ {
+				r := rows[i]
+				if i > req.Params.Start {
+					res = append(res, ',')
+				}
+				res = fmt.Appendf(res, `{"created_index":%d,"id":%d,"payment_hash":"%s","groupid":1,"updated_index":%d,"destination":"03d0000000000000000000000000000000000000000000000000000000000000000","amount_msat":%d,"amount_sent_msat":%d,"created_at":%d,"completed_at":%d,"status":"complete","payment_preimage":"%064x","bolt11":"%s"}`,
+					i, i+1, hexHash(r.key.hash), i, r.delivered, r.sent, r.created, r.created+1, i, benchUnder)
+			}
+			res = append(res, "]}"...)
+		}
+		conn.Write(fmt.Appendf(nil, `{"jsonrpc":"2.0","id":"%s","result":%s}`, req.ID, res))
+	}
+}
+
+// BenchmarkStartupRebuild reads 100,000 payment rows from a node (paged
+// listsendpays over a socket) into the ledger, and reports the heap the
+// ledger then holds (its datastore writes still queued).
+func BenchmarkStartupRebuild(b *testing.B) {
+	rows := benchRows(100_000, time.Now().Unix())
+	var heapMB float64
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse
+	}
+	for b.Loop() {
+		before := heap()
+		ours, theirs := net.Pipe()
+		go fakeNode(theirs, rows)
+		g := new(Guard)
+		g.SetBudget("1btc/1d")
+		g.init()
+		c := jsonrpc.NewClient(ours, "pay-up-to")
+		if err := g.loadHistory(c); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+		if n := len(g.ledger.parts); n != len(rows) {
+			b.Fatalf("%d parts", n)
+		}
+		heapMB = float64(heap()-before) / (1 << 20)
+		runtime.KeepAlive(g)
+	}
+	b.ReportMetric(heapMB, "ledger-heap-MB")
+}
