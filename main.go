@@ -1,21 +1,29 @@
-// Pay-up-to is a Core Lightning plugin that refuses payments above a limit.
+// Pay-up-to is a Core Lightning plugin that refuses payments above a limit
+// and payments that would exceed a budget per period, fees included, and
+// bounds every HTLC the node sends.
 //
 // Build it with make, then start it on a running node:
 //
-//	lightning-cli -k plugin subcommand=start plugin=$PWD/pay-up-to limit=0.001btc
+//	lightning-cli -k plugin subcommand=start plugin=$PWD/pay-up-to limit=0.001btc budget=0.01btc/1d
 //
 // or load it from the config file, where important-plugin makes lightningd
 // stop rather than run without the guard:
 //
 //	important-plugin=/path/to/pay-up-to
 //	limit=0.001btc
+//	budget=0.002btc/1h,0.01btc/1d
 //
 // The limit takes CLN's amount syntax (0.001btc, 100000sat, 100000000msat,
-// or a bare number of msat) and can be changed with
-// `lightning-cli setconfig limit 50000sat`. A payment of an invoice, offer
-// or keysend above the limit fails with a JSON-RPC error whose data holds
-// invoice_too_high (or amount_too_high), maximum_is and the invoice; every
-// other command runs untouched. See README.md for what is guarded.
+// or a bare number of msat); the budget is a list of AMOUNT/PERIOD windows
+// (periods in s, m, h, d or w). Both can be changed with setconfig. A
+// payment of an invoice, offer or keysend above the limit fails with a
+// JSON-RPC error whose data holds invoice_too_high (or amount_too_high),
+// maximum_is and the invoice (code 2100); one that would exceed a budget
+// window fails with code 2102 and budget_exceeded, used_msat,
+// requested_msat and available_at. sendpay, sendonion and
+// injectpaymentonion are held to the same limit and budget. Every other
+// command runs untouched. `lightning-cli pay-up-to-status` shows what each
+// window holds. See README.md for what is guarded.
 //
 // With PAY_UP_TO_RECORD=/path/file in its environment it appends what
 // lightningd sends it to that file (a transcript for golden tests).
