@@ -19,14 +19,15 @@ integration: build
 # Go benchmarks, the pipe-level load generator (1 and 16 calls in flight),
 # then lightningd-level latency when LIGHTNINGD or PATH has a lightningd.
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem . ./amount/ ./jsonrpc/
+	$(GO) test -run='^$$' -bench=. -benchmem . ./amount/ ./jsonrpc/ ./hooks/
 	$(GO) run ./integration/loadgen -bin ./$(BIN) -n 200000 -c 1
 	$(GO) run ./integration/loadgen -bin ./$(BIN) -n 200000 -c 16
 	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench=. -benchtime=5000x ./integration/
 
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./amount/:FuzzParseMSat ./amount/:FuzzDecode ./amount/:FuzzBolt11Amount \
-	./amount/:FuzzBolt12 ./jsonrpc/:FuzzReader .:FuzzPlugin
+	./amount/:FuzzBolt12 ./jsonrpc/:FuzzReader .:FuzzPlugin \
+	./hooks/:FuzzParseBudget ./hooks/:FuzzSend ./hooks/:FuzzRow
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "== $${t#*:} ($(FUZZTIME))"; \
