@@ -143,3 +143,62 @@ func TestRawSends(t *testing.T) {
 	})
 	l1.checkAlive()
 }
+
+// TestRebalance: a circular payment l1→l2→l3→l1 larger than the limit is
+// not refused by it, and only its fees count in the budget.
+func TestRebalance(t *testing.T) {
+	nw := getNetwork(t)
+	l1, l2, l3 := newLine(t, nil)
+	assert.NilError(t, nw.Fund(channelSat*2, l3.Node))
+	assert.NilError(t, nw.OpenChannel(l3.Node, l1.Node, channelSat))
+	assert.NilError(t, nw.Mine(6))
+	assert.NilError(t, nw.WaitRoutable([]*lnnet.Node{l1.Node, l2.Node, l3.Node}, 2*time.Minute))
+	l1.startGuard(map[string]any{"limit": "0.001btc", "budget": "0.01btc/1h"})
+
+	const amt = 200_000_000 // twice the limit
+	inv := l1.decode(l1.invoice("0.002btc"))
+	var back struct {
+		Route []map[string]any
+	}
+	l3.must("getroute", map[string]any{"id": l1.ID, "amount_msat": amt, "riskfactor": 1}, &back)
+	assert.Equal(t, len(back.Route), 1)
+	scid := back.Route[0]["channel"].(string)
+	var ch struct {
+		Channels []struct {
+			Source string `json:"source"`
+			Base   int64  `json:"base_fee_millisatoshi"`
+			PPM    int64  `json:"fee_per_millionth"`
+			Delay  int64  `json:"delay"`
+		}
+	}
+	l1.must("listchannels", map[string]any{"short_channel_id": scid}, &ch)
+	var base, ppm, delay int64
+	for _, c := range ch.Channels {
+		if c.Source == l3.ID {
+			base, ppm, delay = c.Base, c.PPM, c.Delay
+		}
+	}
+	fee3 := base + amt*ppm/1_000_000
+	var front struct {
+		Route []map[string]any
+	}
+	l1.must("getroute", map[string]any{"id": l3.ID, "amount_msat": amt + fee3, "riskfactor": 1,
+		"cltv": int64(back.Route[0]["delay"].(float64)) + delay, "exclude": []string{scid + "/0", scid + "/1"}}, &front)
+	assert.Equal(t, len(front.Route), 2, "%v", front.Route)
+	route := append(front.Route, back.Route...)
+
+	before := l1.status().Budgets[0].SpentMsat
+	e := l1.call("sendpay", map[string]any{"route": route, "payment_hash": inv.PaymentHash, "payment_secret": inv.PaymentSecret, "amount_msat": amt}, nil)
+	assert.Assert(t, e == nil, "the rebalance was refused: %v", e)
+	var r struct{ Status string }
+	l1.must("waitsendpay", map[string]any{"payment_hash": inv.PaymentHash, "timeout": 60}, &r)
+	assert.Equal(t, r.Status, "complete")
+	fees := l1.sentFor(inv.PaymentHash) - amt
+	assert.Assert(t, fees > 0)
+	deadline := time.Now().Add(10 * time.Second)
+	for l1.status().Budgets[0].SpentMsat-before != fees && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.Equal(t, l1.status().Budgets[0].SpentMsat-before, fees, "a rebalance counts only its fees")
+	l1.checkAlive()
+}
