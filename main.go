@@ -75,7 +75,7 @@ func main() {
 func newPlugin(w io.Writer, history bool) *jsonrpc.Server {
 	srv := jsonrpc.NewServer(w, 0)
 	guard := &hooks.Guard{Out: srv}
-	sendpays := func(method string, params jsonrpc.Value) { guard.Notify(method, params) }
+	sendpays := guard.OnSendpay
 	p := manifest.Plugin{
 		Options: []manifest.Option{{
 			Name:        "limit",
