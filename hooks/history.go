@@ -206,7 +206,7 @@ func listAllSendpays(ctx context.Context, c *jsonrpc.Client) ([]row, error) {
 		var raw jsonrpc.Value
 		err := c.Call(ctx, "listsendpays", map[string]any{"index": "created", "start": start, "limit": pageSize}, &raw)
 		if e, ok := err.(*jsonrpc.Error); ok && e.Code == -32602 && start == 0 { // no index (before v23.11)
-			rows, err := listSendpays(c, nil)
+			rows, err := listSendpays(c, map[string]any{})
 			return append(all, rows...), err
 		}
 		if err != nil {

@@ -68,6 +68,9 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	if err != nil {
 		return fmt.Errorf("jsonrpc: %s params: %w", method, err)
 	}
+	if string(p) == "null" { // a typed nil; lightningd rejects null params
+		p = []byte("{}")
+	}
 	ch := make(chan answer, 1)
 	c.mu.Lock()
 	if c.err != nil {

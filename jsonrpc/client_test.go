@@ -80,3 +80,18 @@ func TestClient(t *testing.T) {
 	assert.Assert(t, errors.Is(<-done, ErrClosed))
 	assert.Assert(t, errors.Is(c.Call(ctx, "getinfo", nil, nil), ErrClosed))
 }
+
+// TestClientNilParams: lightningd v23.02 rejects "params":null, which a
+// nil map would marshal to.
+func TestClientNilParams(t *testing.T) {
+	ours, theirs := net.Pipe()
+	c := NewClient(ours, "pay-up-to")
+	defer c.Close()
+	go func() {
+		var m map[string]any
+		c.Call(context.Background(), "listsendpays", m, nil)
+	}()
+	msg, err := NewReader(theirs, 0).Next()
+	assert.NilError(t, err)
+	assert.Equal(t, string(msg.Data), `{"jsonrpc":"2.0","id":"pay-up-to:listsendpays#1","method":"listsendpays","params":{}}`)
+}
