@@ -2,7 +2,8 @@ package hooks
 
 import (
 	"fmt"
-	"math/big"
+	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -12,17 +13,18 @@ import (
 )
 
 // defaultFee is the fee cap a payer uses when not told one (CLN v23.02–
-// v26.06): the larger of a floor and a share of the amount, in ppm.
-// pay may be run by xpay, whose default is the higher of the two.
-var defaultFee = map[string]struct{ floor, ppm uint64 }{
-	"pay":               {5000, 10000}, // xpay 1% (legacy pay: 0.5%)
-	"xpay":              {5000, 10000},
-	"xkeysend":          {5000, 10000},
-	"sendamount":        {5000, 10000},
-	"renepay":           {5000, 5000},
-	"keysend":           {5000, 5000},
-	"preapproveinvoice": {5000, 10000},
-	"preapprovekeysend": {5000, 5000},
+// v26.06): the larger of a floor and a share of the amount, in millionths
+// of a percent (CLN's unit for maxfeepercent). pay may be run by xpay,
+// whose default is the higher of the two.
+var defaultFee = map[string]struct{ floor, pct uint64 }{
+	"pay":               {5000, 1_000_000}, // xpay 1% (legacy pay: 0.5%)
+	"xpay":              {5000, 1_000_000},
+	"xkeysend":          {5000, 1_000_000},
+	"sendamount":        {5000, 1_000_000},
+	"renepay":           {5000, 500_000},
+	"keysend":           {5000, 500_000},
+	"preapproveinvoice": {5000, 1_000_000},
+	"preapprovekeysend": {5000, 500_000},
 }
 
 // feeAllowance is the most a command may pay in fees for amount: its
@@ -41,7 +43,7 @@ func feeAllowance(method string, a map[string][]jsonrpc.Value, amt amount.MSat) 
 		return m, nil
 	}
 	d := defaultFee[method]
-	floor, ppm := amount.MSat(d.floor), new(big.Rat).SetInt64(int64(d.ppm))
+	floor, pct := amount.MSat(d.floor), d.pct
 	for _, v := range a["exemptfee"] {
 		f, err := msat(v)
 		if err != nil {
@@ -50,26 +52,38 @@ func feeAllowance(method string, a map[string][]jsonrpc.Value, amt amount.MSat) 
 		floor = max(floor, f)
 	}
 	for _, v := range a["maxfeepercent"] {
-		s := strings.Trim(strings.TrimSpace(string(v)), `"`)
-		pct, ok := new(big.Rat).SetString(s)
-		if !ok || pct.Sign() < 0 || len(s) > 40 {
-			return 0, fmt.Errorf("cannot read maxfeepercent %q", s)
+		p, err := millionths(strings.Trim(strings.TrimSpace(string(v)), `"`))
+		if err != nil {
+			return 0, fmt.Errorf("cannot read maxfeepercent: %v", err)
 		}
-		if p := new(big.Rat).Mul(pct, big.NewRat(10000, 1)); p.Cmp(ppm) > 0 {
-			ppm = p
-		}
+		pct = max(pct, p)
 	}
-	// ceil(amount × ppm / 1e6)
-	f := new(big.Rat).Mul(new(big.Rat).SetUint64(uint64(amt)), ppm)
-	f.Quo(f, big.NewRat(1_000_000, 1))
-	n := new(big.Int).Quo(f.Num(), f.Denom())
-	if new(big.Rat).SetInt(n).Cmp(f) < 0 {
-		n.Add(n, big.NewInt(1))
-	}
-	if !n.IsUint64() {
+	// ceil(amount × pct / 1e8): pct is in millionths of a percent.
+	hi, lo := bits.Mul64(uint64(amt), pct)
+	const div = 100_000_000
+	if hi >= div {
 		return 0, fmt.Errorf("the fee allowance overflows")
 	}
-	return max(floor, amount.MSat(n.Uint64())), nil
+	q, r := bits.Div64(hi, lo, div)
+	if r != 0 {
+		q++
+	}
+	return max(floor, amount.MSat(q)), nil
+}
+
+// millionths reads a non-negative decimal such as "0.5" in millionths
+// (500000), as CLN reads maxfeepercent: at most six decimals.
+func millionths(s string) (uint64, error) {
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" && frac == "" || len(frac) > 6 || !digits(whole) && whole != "" || !digits(frac) && frac != "" {
+		return 0, fmt.Errorf("%.20q is not a decimal with at most six decimals", s)
+	}
+	w, err := strconv.ParseUint("0"+whole, 10, 64)
+	if err != nil || w > math.MaxUint64/1_000_000 {
+		return 0, fmt.Errorf("%.20q is too large", s)
+	}
+	f, _ := strconv.ParseUint((frac + "000000")[:6], 10, 64)
+	return w*1_000_000 + f, nil
 }
 
 // maxRetry bounds how long a reservation may be held for one payment.

@@ -155,6 +155,15 @@ func (l *Ledger) setWindows(ws []Window) {
 		}
 		l.windows = append(l.windows, s)
 	}
+	// A budget set at runtime keeps records from now on, of what its
+	// windows already hold too.
+	if l.persists() && l.loaded {
+		for _, p := range l.parts {
+			if p.live() {
+				l.store.part(p.key)
+			}
+		}
+	}
 }
 
 func (l *Ledger) hasBudget() bool {
@@ -193,7 +202,7 @@ func (l *Ledger) compact(now time.Time) {
 	if n > 1024 && n > len(l.parts)/4 {
 		for _, p := range l.parts[:n] {
 			l.forget(p)
-			if l.store != nil {
+			if l.persists() {
 				l.store.part(p.key) // its record goes too
 			}
 		}
@@ -287,7 +296,7 @@ func (l *Ledger) charge(a *approval, delta int64) {
 func (l *Ledger) deactivate(a *approval) {
 	l.reserved -= a.reserved()
 	a.active = false
-	if l.store != nil {
+	if l.persists() && a.name != "" {
 		l.store.del("r", a.name)
 	}
 }
@@ -357,10 +366,13 @@ func (l *Ledger) availableAt(w *windowSum, req amount.MSat) int64 {
 // persistPart queues the part's record in lightningd's datastore, so that
 // deleted payment history cannot free budget.
 func (l *Ledger) persistPart(p *part) {
-	if l.store != nil && !l.loading {
+	if l.persists() && !l.loading {
 		l.store.part(p.key)
 	}
 }
+
+// persists reports whether records are kept: only budgets need them.
+func (l *Ledger) persists() bool { return l.store != nil && len(l.windows) > 0 }
 
 // records renders the datastore records of parts: nil for a part that no
 // longer counts (failed, or older than every window).
@@ -386,8 +398,12 @@ func record(p *part) string {
 }
 
 func (l *Ledger) persistApproval(a *approval) {
-	if l.store == nil {
+	if !l.persists() {
 		return
+	}
+	if a.name == "" {
+		l.seq++
+		a.name = fmt.Sprintf("%d-%d", a.created.UnixNano(), l.seq)
 	}
 	l.store.put("r", a.name, fmt.Sprintf("%d,%d,%d,%s,%s", a.created.Unix(), a.deadline.Unix(), a.allowance, hexHash(a.hash), a.id))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/jsonrpc"
@@ -135,37 +136,11 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 		return unverified(method, "cannot read the parameters", "", "")
 	}
 	r, pr := g.judge(method, id, sp, a)
-	if sp.record && pr.known {
-		// xpay's preapproveinvoice for pay reserves what pay allowed.
-		fee, err1 := feeAllowance(method, a, pr.amount)
-		retry, err2 := retryFor(a)
-		if err1 == nil && err2 == nil {
-			g.intents.add(id, "", 0, fee, retry)
-		}
-	}
-	if sp.rewritten && g.xpayTakesPay.Load() {
-		return nil // refused, and reserved, at preapproveinvoice
-	}
 	if r != nil || !pr.known {
+		if sp.rewritten && g.xpayTakesPay.Load() {
+			return nil // refused at preapproveinvoice
+		}
 		return r
-	}
-	return g.reserve(method, id, sp, a, pr)
-}
-
-// reserve records an approved payment so its parts can be bounded, and
-// holds its amount plus fee allowance against the budget. A preapprove
-// call made by a command approved already only adds what it reveals (an
-// offer's invoice hash, a keysend's hash).
-func (g *Guard) reserve(method, id string, sp spend, a map[string][]jsonrpc.Value, pr priced) *refusal {
-	g.init()
-	if strings.HasPrefix(method, "preapprove") {
-		if g.ledger.attach(id, pr.hash) {
-			return nil
-		}
-		// From a command not seen (pay taken over by xpay) or a client.
-		if i := strings.LastIndexByte(id, '/'); i > 0 {
-			id = id[:i]
-		}
 	}
 	fee, err := feeAllowance(method, a, pr.amount)
 	if err != nil {
@@ -175,8 +150,32 @@ func (g *Guard) reserve(method, id string, sp spend, a map[string][]jsonrpc.Valu
 	if err != nil {
 		return unverified(method, err.Error(), pr.key, pr.subj)
 	}
-	if in, ok := g.intents.find(id); ok && strings.HasPrefix(method, "preapprove") {
-		fee, retry = in.fee, in.retry // what the paying command allowed
+	if sp.record {
+		// xpay's preapproveinvoice for pay reserves what pay allowed.
+		g.intents.add(id, "", 0, fee, retry)
+	}
+	if sp.rewritten && g.xpayTakesPay.Load() {
+		return nil // reserved, or refused, at preapproveinvoice
+	}
+	return g.reserve(method, id, pr, fee, retry)
+}
+
+// reserve records an approved payment so its parts can be bounded, and
+// holds its amount plus fee allowance against the budget. A preapprove
+// call made by a command approved already only adds what it reveals (an
+// offer's invoice hash, a keysend's hash).
+func (g *Guard) reserve(method, id string, pr priced, fee amount.MSat, retry time.Duration) *refusal {
+	if strings.HasPrefix(method, "preapprove") {
+		if g.ledger.attach(id, pr.hash) {
+			return nil
+		}
+		// From a command not seen (pay taken over by xpay) or a client.
+		if i := strings.LastIndexByte(id, '/'); i > 0 {
+			id = id[:i]
+		}
+		if in, ok := g.intents.find(id); ok {
+			fee, retry = in.fee, in.retry // what the paying command allowed
+		}
 	}
 	total := pr.amount + fee
 	if total < fee {

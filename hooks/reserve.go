@@ -25,8 +25,6 @@ func (l *Ledger) approve(a *approval, retryFor time.Duration) *refusal {
 	}
 	now := l.now()
 	a.created, a.deadline, a.active = now, now.Add(retryFor+grace), true
-	l.seq++
-	a.name = fmt.Sprintf("%d-%d", now.UnixNano(), l.seq)
 	l.approvals.add(a)
 	l.reserved += a.reserved()
 	l.stats.approved++
@@ -336,7 +334,7 @@ func (l *Ledger) load(rows []row, sv saved, nodeID string) {
 	for _, a := range sv.approvals {
 		if a.deadline.Before(now) {
 			if l.store != nil {
-				l.store.del("r", a.name)
+				l.store.del("r", a.name) // outlived its payer
 			}
 			continue
 		}
@@ -354,7 +352,7 @@ func (l *Ledger) load(rows []row, sv saved, nodeID string) {
 	l.advance()
 	// Keep a record of every part a window may count that the datastore
 	// does not have as it is now.
-	if l.store != nil {
+	if l.persists() {
 		keep := l.now().Add(-minRetention).Unix()
 		for _, w := range l.windows {
 			keep = min(keep, w.cutoff)
