@@ -2,8 +2,10 @@ package hooks
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -122,15 +124,7 @@ type Ledger struct {
 // stats are counts since start, for pay-up-to-status.
 type stats struct {
 	approved, refused uint64
-	recent            []refusalRecord // the last few, newest last
-}
-
-type refusalRecord struct {
-	Time    int64          `json:"time"`
-	Method  string         `json:"method"`
-	Code    int            `json:"code"`
-	Message string         `json:"message"`
-	Data    map[string]any `json:"data,omitempty"`
+	recent            []json.RawMessage // the last few, newest last: {"time",…told}
 }
 
 const recentRefusals = 10
@@ -442,12 +436,13 @@ func payerID(id string) bool {
 	return false
 }
 
-// record counts a refusal for pay-up-to-status.
-func (l *Ledger) record(method string, r *refusal) {
+// record counts a refusal for pay-up-to-status; told is its notification.
+func (l *Ledger) record(told json.RawMessage) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.stats.refused++
-	rec := refusalRecord{Time: l.now().Unix(), Method: method, Code: r.code, Message: r.message, Data: r.dataMap()}
+	rec := strconv.AppendInt([]byte(`{"time":`), l.now().Unix(), 10)
+	rec = append(append(rec, ','), told[1:]...)
 	l.stats.recent = append(l.stats.recent, rec)
 	if len(l.stats.recent) > recentRefusals {
 		l.stats.recent = l.stats.recent[1:]

@@ -151,12 +151,13 @@ func (g *Guard) decideSend(method, id string, params jsonrpc.Value) *refusal {
 // tell reports a refusal: counted for pay-up-to-status, one line in
 // lightningd's log, and a pay_up_to_refused notification.
 func (g *Guard) tell(method string, r *refusal) {
-	g.ledger.record(method, r)
+	told := r.told(method)
+	g.ledger.record(told)
 	if g.Out == nil {
 		return
 	}
 	g.Out.Log("info", "refused %s (code %d): %s", method, r.code, r.message)
-	g.Out.Notify(RefusedTopic, map[string]any{"method": method, "code": r.code, "message": r.message, "data": r.dataMap()})
+	g.Out.Notify(RefusedTopic, told)
 }
 
 // RefusedTopic is the notification sent for every refusal.
@@ -213,7 +214,26 @@ type field struct {
 // answer encodes {"return":{"error":{"code":…,"message":…,"data":{…}}}}.
 func (r *refusal) answer() json.RawMessage {
 	b := make([]byte, 0, 256+len(r.message)+64*len(r.data))
-	b = append(b, `{"return":{"error":{"code":`...)
+	b = append(b, `{"return":{"error":`...)
+	b = r.appendError(b)
+	return append(b, "}}"...)
+}
+
+// told is the pay_up_to_refused notification's params: the method and
+// the error object's members.
+func (r *refusal) told(method string) json.RawMessage {
+	b := make([]byte, 0, 256+len(r.message)+64*len(r.data))
+	b = append(b, `{"method":`...)
+	b = jsonrpc.AppendString(b, method)
+	b = append(b, ',')
+	e := r.appendError(b[len(b):])
+	return append(b, e[1:]...)
+}
+
+// appendError appends {"code":…,"message":…,"data":{…}}; told reuses all
+// but its first byte.
+func (r *refusal) appendError(b []byte) []byte {
+	b = append(b, `{"code":`...)
 	b = strconv.AppendInt(b, int64(r.code), 10)
 	b = append(b, `,"message":`...)
 	b = jsonrpc.AppendString(b, r.message)
@@ -233,23 +253,7 @@ func (r *refusal) answer() json.RawMessage {
 		}
 		b = append(b, '}')
 	}
-	return append(b, "}}}"...)
-}
-
-// dataMap is the refusal's data as a map, for notifications and status.
-func (r *refusal) dataMap() map[string]any {
-	if r.data == nil {
-		return nil
-	}
-	m := make(map[string]any, len(r.data))
-	for _, f := range r.data {
-		if f.isNum {
-			m[f.key] = f.num
-		} else {
-			m[f.key] = f.str
-		}
-	}
-	return m
+	return append(b, '}')
 }
 
 // intents remembers the amounts given with amountless invoices, so the

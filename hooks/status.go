@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/payupto/pay-up-to/jsonrpc"
@@ -8,12 +9,12 @@ import (
 
 // Status is the answer of pay-up-to-status.
 type Status struct {
-	Limit          string          `json:"limit,omitempty"`
-	LimitMSat      *uint64         `json:"limit_msat,omitempty"`
-	Budgets        []BudgetStatus  `json:"budgets"`
-	Approved       uint64          `json:"approved"`
-	Refused        uint64          `json:"refused"`
-	RecentRefusals []refusalRecord `json:"recent_refusals"`
+	Limit          string            `json:"limit,omitempty"`
+	LimitMSat      *uint64           `json:"limit_msat,omitempty"`
+	Budgets        []BudgetStatus    `json:"budgets"`
+	Approved       uint64            `json:"approved"`
+	Refused        uint64            `json:"refused"`
+	RecentRefusals []json.RawMessage `json:"recent_refusals"`
 	// History says whether lightningd's payment records have been read.
 	History string `json:"history"`
 }
@@ -38,7 +39,7 @@ const (
 // ServeStatus answers pay-up-to-status.
 func (g *Guard) ServeStatus(jsonrpc.Value) (any, error) {
 	g.init()
-	st := Status{Budgets: []BudgetStatus{}, RecentRefusals: []refusalRecord{}}
+	st := Status{Budgets: []BudgetStatus{}, RecentRefusals: []json.RawMessage{}}
 	if lim, ok := g.Limit(); ok {
 		n := uint64(lim)
 		st.Limit, st.LimitMSat = lim.BTC(), &n
