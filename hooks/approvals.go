@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// maxApprovals bounds the approvals kept: past it the oldest is forgotten
-// (its parts are then held to the limit and budget like any raw send).
-const maxApprovals = 1 << 16
+// maxApprovals bounds the approvals kept, far above the payments a node
+// has in flight: past it the oldest is forgotten (its parts are then held
+// to the limit and budget like any raw send).
+const maxApprovals = 4096
 
 // perHash bounds the approvals found by one payment hash (the same invoice
 // paid over and over): the newest are kept.

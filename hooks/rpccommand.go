@@ -284,8 +284,9 @@ func (t *intents) add(id, invoice string, m, fee amount.MSat, retry time.Duratio
 func (t *intents) find(id string) (intent, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i := 1; i <= len(t.ring); i++ {
-		e := t.ring[(t.next-i+len(t.ring)*2)%len(t.ring)]
+	// The paying command comes just before its preapprove call.
+	for i := 1; i <= min(t.next, 256); i++ {
+		e := t.ring[(t.next-i)%len(t.ring)]
 		if e.fee > 0 && (e.id == id || strings.HasPrefix(id, e.id+"/")) {
 			return e, true
 		}

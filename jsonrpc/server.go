@@ -12,6 +12,7 @@ import (
 	"io"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // Handler answers one method.
@@ -42,6 +43,10 @@ type Server struct {
 	w    *bufio.Writer
 	buf  bytes.Buffer
 	werr error
+
+	// dispatching: the Serve loop is answering a request and flushes
+	// when it is done.
+	dispatching atomic.Bool
 }
 
 // NewServer returns a Server writing to w. Messages longer than maxMessage
@@ -67,7 +72,10 @@ func (s *Server) Serve(r io.Reader) error {
 			s.flush()
 			return fmt.Errorf("jsonrpc: reading: %w", err)
 		}
-		if err := s.dispatch(m); err != nil {
+		s.dispatching.Store(true)
+		err = s.dispatch(m)
+		s.dispatching.Store(false)
+		if err != nil {
 			s.flush()
 			return err
 		}
@@ -154,7 +162,8 @@ func (s *Server) reply(id Value, result any, err error) {
 	s.write()
 }
 
-// Notify writes a notification and flushes it.
+// Notify writes a notification. One made while a request is being
+// answered goes out with the answers; any other is flushed at once.
 func (s *Server) Notify(method string, params any) error {
 	s.mu.Lock()
 	s.buf.Reset()
@@ -165,6 +174,9 @@ func (s *Server) Notify(method string, params any) error {
 	s.buf.WriteString("}\n\n")
 	s.write()
 	s.mu.Unlock()
+	if s.dispatching.Load() {
+		return s.writeErr()
+	}
 	return s.flush()
 }
 
