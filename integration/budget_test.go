@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -115,7 +116,7 @@ func (n *node) pay(invstring string) (*rpcError, payResult) {
 // would exceed it (naming when it frees up), rolls over, and several
 // windows hold at once; a restart and deleted history free nothing.
 func TestBudget(t *testing.T) {
-	l1, l2, l3 := newLine(t, nil)
+	l1, l2, l3 := newLine(t, []string{"--plugin=" + subscriber})
 	const win = "25000sat/20s"
 	const day = "35000sat/1h"
 	l1.startGuard(map[string]any{"limit": "0.001btc", "budget": win + "," + day})
@@ -163,9 +164,15 @@ func TestBudget(t *testing.T) {
 	assert.Equal(t, data["available_at"], float64(created.Payments[0].CreatedAt+20))
 	assert.Assert(t, st.Approved >= 2)
 
-	// Told: a log line at info level.
-	log, _ := os.ReadFile(l1.LogPath())
+	// Told: a log line at info level, and a notification another plugin
+	// receives.
+	told := regexp.MustCompile(`plugin-subscriber: received pay_up_to_refused .*"code":2102.*"budget_exceeded":"` + win + `"`)
+	var log []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !told.Match(log); time.Sleep(50 * time.Millisecond) {
+		log, _ = os.ReadFile(l1.LogPath())
+	}
 	assert.Assert(t, is.Contains(string(log), "INFO    plugin-pay-up-to: refused "), "no refusal line in the log")
+	assert.Assert(t, told.Match(log), "the subscriber got no pay_up_to_refused")
 
 	// The window rolls: at available_at the same invoice goes through.
 	time.Sleep(time.Until(time.Unix(int64(data["available_at"].(float64))+1, 0)))

@@ -40,6 +40,7 @@ var (
 	plugin     string // the pay-up-to binary under test
 	backend    string // the chain backend plugin
 	floor      string // loadgen, whose -floor mode is a do-nothing hook plugin
+	subscriber string // a plugin that logs the pay_up_to_refused it receives
 	version    string // lightningd --version
 	skipReason string
 )
@@ -89,6 +90,11 @@ func run(m *testing.M) int {
 	}
 	backend = filepath.Join(tmp, "chainbackend")
 	if err := goBuild(backend, "./chainbackend"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	subscriber = filepath.Join(tmp, "subscriber")
+	if err := goBuild(subscriber, "./subscriber"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
