@@ -166,7 +166,8 @@ func TestBudget(t *testing.T) {
 
 	// Told: a log line at info level, and a notification another plugin
 	// receives.
-	told := regexp.MustCompile(`plugin-subscriber: received pay_up_to_refused .*"code":2102.*"budget_exceeded":"` + win + `"`)
+	// v24.11 escapes the quotes in log lines.
+	told := regexp.MustCompile(`plugin-subscriber: received pay_up_to_refused .*code\W+2102.*budget_exceeded\W+` + regexp.QuoteMeta(win))
 	var log []byte
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !told.Match(log); time.Sleep(50 * time.Millisecond) {
 		log, _ = os.ReadFile(l1.LogPath())
