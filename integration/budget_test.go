@@ -275,3 +275,32 @@ func TestBudgetNoRoute(t *testing.T) {
 	}
 	assert.Equal(t, l1.status().Budgets[0].AvailableMsat, int64(15_000_000))
 }
+
+// TestBudgetLightningdRestart: after lightningd restarts, pay-up-to (loaded
+// from the config) starts from the node's records and its own: nothing
+// spent in the window is forgotten, deleted history included.
+func TestBudgetLightningdRestart(t *testing.T) {
+	l1, _, l3 := newLine(t, nil, "important-plugin="+plugin, "budget=25000sat/1h")
+	for i := 0; i < 2; i++ {
+		e, r := l1.pay(l3.invoice("10000sat"))
+		completed(t, l1, l3, e, r)
+		if i == 0 && l1.has("delpay") {
+			l1.settled()
+			l1.must("delpay", map[string]any{"payment_hash": r.hash(t), "status": "complete"}, nil)
+		}
+	}
+	l1.settled()
+	spent := l1.status().Budgets[0].SpentMsat
+	assert.Assert(t, spent > 20_000_000)
+
+	assert.NilError(t, l1.Restart())
+	deadline := time.Now().Add(20 * time.Second)
+	for l1.status().History != "read" {
+		assert.Assert(t, time.Now().Before(deadline), "records not read after restart: %+v", l1.status())
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.Equal(t, l1.status().Budgets[0].SpentMsat, spent, "a restart of lightningd freed budget")
+	e, _ := l1.pay(l3.invoice("10000sat"))
+	overBudget(t, e, "25000sat/1h")
+	l1.checkAlive()
+}

@@ -22,11 +22,13 @@ type Node struct {
 	Port int    // the port it listens on, on 127.0.0.1
 	ID   string // its node id
 
-	cmd    *exec.Cmd
-	done   chan struct{} // closed when lightningd has exited
-	err    error         // its exit status, once done is closed
-	stderr bytes.Buffer  // written through syncWriter
-	seq    atomic.Int64  // request ids
+	lightningd string   // what started it, for Restart
+	args, env  []string // likewise
+	cmd        *exec.Cmd
+	done       chan struct{} // closed when lightningd has exited
+	err        error         // its exit status, once done is closed
+	stderr     bytes.Buffer  // written through syncWriter
+	seq        atomic.Int64  // request ids
 }
 
 // NodeOptions are what one node adds to the network's defaults.
@@ -147,7 +149,19 @@ func Msat(raw json.RawMessage) (int64, error) {
 }
 
 // start launches lightningd and waits until it has finished starting up.
+// Restart stops lightningd and starts it again as it was started, on the
+// same directory; its old log is kept as log.1.
+func (n *Node) Restart() error {
+	n.Stop()
+	if err := os.Rename(n.LogPath(), n.LogPath()+".1"); err != nil {
+		return fmt.Errorf("lnnet: %w", err)
+	}
+	n.stderr.Reset()
+	return n.start(n.lightningd, n.args, n.env)
+}
+
 func (n *Node) start(lightningd string, args, env []string) error {
+	n.lightningd, n.args, n.env = lightningd, args, env
 	n.done = make(chan struct{})
 	n.cmd = exec.Command(lightningd, args...)
 	n.cmd.Env = append(os.Environ(), env...)
