@@ -284,3 +284,27 @@ func (r *refusal) dataMap() map[string]any {
 	}
 	return m
 }
+
+// TestRestoredReservation: a reservation outstanding when the plugin
+// stopped counts after a restart until its payer's deadline, less what its
+// payment has out.
+func TestRestoredReservation(t *testing.T) {
+	c := &clock{time.Unix(1_700_000_000, 0)}
+	l := newLedger(c.now)
+	ws, _ := ParseBudget("10000/1h")
+	l.setWindows(ws)
+	rows := []row{{key: partKey{hash(1), 1, 1}, sent: 3000, created: c.t.Unix() - 5, state: pending}}
+	sv := saved{parts: map[partKey]*part{}, approvals: []*approval{
+		{name: "a", id: "cli:xpay#1", hash: hash(1), allowance: 8000, created: c.t.Add(-5 * time.Second), deadline: c.t.Add(30 * time.Second)},
+		{name: "b", id: "cli:xpay#2", hash: hash(2), allowance: 9000, created: c.t.Add(-90 * time.Second), deadline: c.t.Add(-time.Second)},
+	}}
+	l.load(rows, sv, "02self")
+	assert.Equal(t, l.windows[0].sum, amount.MSat(3000))
+	assert.Equal(t, l.reserved, amount.MSat(5000), "a's remainder counts; b is past its deadline")
+	// Its parts still draw from it after the restart.
+	assert.Assert(t, l.admit(send{method: "injectpaymentonion", id: "cli:xpay#1/cln:xpay#3/cln-xpay:injectpaymentonion#9", key: partKey{hash(1), 1, 2}, sent: 5000}, 0, false) == nil)
+	assert.Equal(t, l.reserved, amount.MSat(0))
+	c.t = c.t.Add(time.Minute)
+	r := l.admit(send{method: "sendpay", id: "x", key: partKey{hash(3), 1, 0}, sent: 2001}, 0, false)
+	assert.Assert(t, r != nil && r.code == CodeOverBudget)
+}
