@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -63,21 +64,12 @@ func parsePeriod(p string) (time.Duration, error) {
 	if !ok {
 		return 0, fmt.Errorf("period %q does not end in s, m, h, d or w", p)
 	}
-	if !digits(p[:len(p)-1]) {
+	n, err := strconv.ParseUint(p[:len(p)-1], 10, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return 0, fmt.Errorf("period %q is not a whole number of %c", p, p[len(p)-1])
 	}
-	n, err := strconv.ParseUint(p[:len(p)-1], 10, 64)
 	if err != nil || n == 0 || n > uint64(maxPeriod/unit) {
 		return 0, fmt.Errorf("period %q must be between 1%c and 100 years", p, p[len(p)-1])
 	}
 	return time.Duration(n) * unit, nil
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

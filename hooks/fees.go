@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -75,14 +76,15 @@ func feeAllowance(method string, a map[string][]jsonrpc.Value, amt amount.MSat) 
 // (500000), as CLN reads maxfeepercent: at most six decimals.
 func millionths(s string) (uint64, error) {
 	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" && frac == "" || len(frac) > 6 || !digits(whole) && whole != "" || !digits(frac) && frac != "" {
+	// ParseUint takes digits only: no sign, no spaces.
+	w, err1 := strconv.ParseUint("0"+whole, 10, 64)
+	f, err2 := strconv.ParseUint((frac + "000000")[:6], 10, 64)
+	if whole == "" && frac == "" || len(frac) > 6 || err2 != nil || err1 != nil && !errors.Is(err1, strconv.ErrRange) {
 		return 0, fmt.Errorf("%.20q is not a decimal with at most six decimals", s)
 	}
-	w, err := strconv.ParseUint("0"+whole, 10, 64)
-	if err != nil || w > math.MaxUint64/1_000_000 {
+	if err1 != nil || w > math.MaxUint64/1_000_000 {
 		return 0, fmt.Errorf("%.20q is too large", s)
 	}
-	f, _ := strconv.ParseUint((frac + "000000")[:6], 10, 64)
 	return w*1_000_000 + f, nil
 }
 

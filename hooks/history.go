@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -264,21 +263,26 @@ func listSendpays(c *jsonrpc.Client, params map[string]any) ([]row, error) {
 // wireRow is a listsendpays row or a sendpay_* notification's payment.
 // Amounts are numbers, or "…msat" strings with deprecated APIs (v23.02).
 type wireRow struct {
-	PaymentHash     string          `json:"payment_hash"`
-	GroupID         uint64          `json:"groupid"`
-	PartID          uint64          `json:"partid"`
-	AmountSent      json.RawMessage `json:"amount_sent_msat"`
-	Amount          json.RawMessage `json:"amount_msat"`
-	CreatedAt       int64           `json:"created_at"`
-	Status          string          `json:"status"`
-	Destination     string          `json:"destination"`
-	CreatedIndex    uint64          `json:"created_index"`
-	PaymentPreimage string          `json:"payment_preimage"`
+	PaymentHash         string
+	GroupID, PartID     uint64
+	AmountSent, Amount  jsonrpc.Value // amount_sent_msat, amount_msat
+	CreatedAt           int64
+	Status, Destination string
+	CreatedIndex        uint64
 }
 
-// parseRow reads a listsendpays row member by member (a busy node has
-// hundreds of thousands of them).
+// parseRow reads a listsendpays row.
 func parseRow(v jsonrpc.Value) (row, uint64, error) {
+	w, err := readRow(v)
+	if err != nil {
+		return row{}, 0, err
+	}
+	return w.row()
+}
+
+// readRow reads a row's members one by one (a busy node has hundreds of
+// thousands of them).
+func readRow(v jsonrpc.Value) (wireRow, error) {
 	var w wireRow
 	var bad error
 	num := func(k string, x jsonrpc.Value, dst *uint64) {
@@ -313,20 +317,17 @@ func parseRow(v jsonrpc.Value) (row, uint64, error) {
 		case "destination":
 			str(k, x, &w.Destination)
 		case "amount_sent_msat":
-			w.AmountSent = json.RawMessage(x)
+			w.AmountSent = x
 		case "amount_msat":
-			w.Amount = json.RawMessage(x)
+			w.Amount = x
 		}
 		return bad == nil
 	})
 	if bad != nil {
-		return row{}, 0, bad
-	}
-	if err != nil {
-		return row{}, 0, err
+		return w, bad
 	}
 	w.CreatedAt = int64(created)
-	return w.row()
+	return w, err
 }
 
 func (w wireRow) row() (row, uint64, error) {
@@ -336,11 +337,11 @@ func (w wireRow) row() (row, uint64, error) {
 		return r, 0, fmt.Errorf("payment_hash %q", w.PaymentHash)
 	}
 	var err error
-	if r.sent, err = wireMSat(w.AmountSent); err != nil {
+	if r.sent, err = msat(w.AmountSent); err != nil {
 		return r, 0, fmt.Errorf("amount_sent_msat: %w", err)
 	}
 	if len(w.Amount) > 0 {
-		if r.delivered, err = wireMSat(w.Amount); err != nil {
+		if r.delivered, err = msat(w.Amount); err != nil {
 			return r, 0, fmt.Errorf("amount_msat: %w", err)
 		}
 	}
@@ -357,29 +358,25 @@ func (w wireRow) row() (row, uint64, error) {
 	return r, w.CreatedIndex, nil
 }
 
-func wireMSat(b json.RawMessage) (amount.MSat, error) {
-	return msat(jsonrpc.Value(b))
-}
-
 // OnSendpay applies lightningd's sendpay_success and sendpay_failure
 // notifications, which it sends for every part of every payment.
 func (g *Guard) OnSendpay(method string, params jsonrpc.Value) {
 	var w wireRow
+	var err error
 	switch method {
 	case "sendpay_success":
 		v, _ := params.Member("sendpay_success")
-		if json.Unmarshal(v, &w) != nil {
-			return
-		}
+		w, err = readRow(v)
 	case "sendpay_failure":
 		v, _ := params.Member("sendpay_failure")
-		d, _ := jsonrpc.Value(v).Member("data")
-		if json.Unmarshal(d, &w) != nil {
-			return
-		}
+		d, _ := v.Member("data")
+		w, err = readRow(d)
 		w.Status = "failed"
 	default:
 		return
+	}
+	if err != nil {
+		return // not a payment row
 	}
 	r, _, err := w.row()
 	if err != nil {

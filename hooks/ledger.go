@@ -62,10 +62,9 @@ func (p *part) live() bool { return p.state != failed }
 // spent is reserved in every window.
 type approval struct {
 	id        string // the command's id; its calls' ids start with id + "/"
-	hash      string // hex payment hash, once known
+	hash      string // payment hash (32 bytes), once known
 	method    string
 	key, subj string // what the refusal data names it by
-	amount    amount.MSat
 	allowance amount.MSat
 	live      amount.MSat // counted by its pending and complete parts
 	created   time.Time
@@ -111,6 +110,7 @@ type Ledger struct {
 	parts     []*part // ordered by created, oldest first
 	byKey     map[partKey]*part
 	byHash    map[string]amount.MSat // sent by the pending parts of a payment hash
+	unseen    []*part                // recorded at the hook, maybe not yet shown by lightningd
 	approvals approvalIndex          // kept past their deadline to link late parts
 	reserved  amount.MSat            // sum of approvals' reserved()
 	loaded    bool                   // lightningd's records have been read

@@ -181,7 +181,7 @@ func (g *Guard) reserve(method, id string, pr priced, fee amount.MSat, retry tim
 	if total < fee {
 		return unverified(method, "the amount and fee allowance overflow", pr.key, pr.subj)
 	}
-	ap := &approval{id: id, hash: pr.hash, method: method, key: pr.key, subj: pr.subj, amount: pr.amount, allowance: total}
+	ap := &approval{id: id, hash: pr.hash, method: method, key: pr.key, subj: pr.subj, allowance: total}
 	return g.ledger.approve(ap, retry)
 }
 

@@ -124,7 +124,9 @@ func (l *Ledger) admit(s send, limit amount.MSat, hasLimit bool) *refusal {
 	if old := l.byKey[s.key]; old != nil { // a failed part sent again
 		l.remove(old)
 	}
-	l.insert(&part{key: s.key, sent: s.sent, counted: counted, created: l.now().Unix(), state: pending, self: s.self, approval: a})
+	p := &part{key: s.key, sent: s.sent, counted: counted, created: l.now().Unix(), state: pending, self: s.self, approval: a}
+	l.insert(p)
+	l.unseen = append(l.unseen, p)
 	return nil
 }
 
@@ -257,9 +259,18 @@ func (l *Ledger) unconfirmed() []string {
 	old := l.now().Add(-grace).Unix()
 	seen := map[string]bool{}
 	var hashes []string
-	for i := len(l.parts) - 1; i >= 0; i-- {
-		p := l.parts[i]
-		if p.created > old || p.confirmed || p.state != pending {
+	// Drop the parts shown since, or gone; keep the order.
+	kept := l.unseen[:0]
+	for _, p := range l.unseen {
+		if !p.confirmed && p.state == pending && l.byKey[p.key] == p {
+			kept = append(kept, p)
+		}
+	}
+	clear(l.unseen[len(kept):])
+	l.unseen = kept
+	for i := len(l.unseen) - 1; i >= 0; i-- {
+		p := l.unseen[i]
+		if p.created > old {
 			continue
 		}
 		if !seen[p.key.hash] {
@@ -283,8 +294,8 @@ func (l *Ledger) reconcile(hash string, rows []row) {
 		l.apply(r)
 	}
 	old := l.now().Add(-grace).Unix()
-	for _, p := range l.parts {
-		if p.key.hash == hash && !p.confirmed && !have[p.key] && p.state == pending && p.created <= old {
+	for _, p := range l.unseen {
+		if p.key.hash == hash && !p.confirmed && !have[p.key] && p.state == pending && p.created <= old && l.byKey[p.key] == p {
 			l.update(p, failed, p.sent, p.counted)
 		}
 	}

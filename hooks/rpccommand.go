@@ -30,7 +30,6 @@ type Guard struct {
 
 	limit    atomic.Uint64
 	limitSet atomic.Bool
-	budget   atomic.Value // string: the budget as configured
 	intents  intents
 	// xpayTakesPay: the last pay seen reaching preapproveinvoice ran as
 	// xpay-as-pay.
@@ -71,7 +70,6 @@ func (g *Guard) SetBudget(s string) error {
 	}
 	g.init()
 	g.ledger.setWindows(ws)
-	g.budget.Store(s)
 	return nil
 }
 
