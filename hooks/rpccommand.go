@@ -27,6 +27,8 @@ type Guard struct {
 	// Out, if set, receives the log line and the pay_up_to_refused
 	// notification of every refusal.
 	Out Notifier
+	// Version, if set, is shown by pay-up-to-status.
+	Version string
 
 	limit    atomic.Uint64
 	limitSet atomic.Bool

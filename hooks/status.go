@@ -9,6 +9,8 @@ import (
 
 // Status is the answer of pay-up-to-status.
 type Status struct {
+	// Version is pay-up-to's own (Guard.Version), if set.
+	Version        string            `json:"version,omitempty"`
 	Limit          string            `json:"limit,omitempty"`
 	LimitMSat      *uint64           `json:"limit_msat,omitempty"`
 	Budgets        []BudgetStatus    `json:"budgets"`
@@ -39,7 +41,7 @@ const (
 // ServeStatus answers pay-up-to-status.
 func (g *Guard) ServeStatus(jsonrpc.Value) (any, error) {
 	g.init()
-	st := Status{Budgets: []BudgetStatus{}, RecentRefusals: []json.RawMessage{}}
+	st := Status{Version: g.Version, Budgets: []BudgetStatus{}, RecentRefusals: []json.RawMessage{}}
 	if lim, ok := g.Limit(); ok {
 		n := uint64(lim)
 		st.Limit, st.LimitMSat = lim.BTC(), &n
