@@ -30,6 +30,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log"
 	"os"
@@ -42,9 +43,20 @@ import (
 	"github.com/payupto/pay-up-to/manifest"
 )
 
+// version is set at build time (make: -ldflags -X main.version=…); a
+// plain go build or go test says dev.
+var version = "dev"
+
 func main() {
 	log.SetPrefix("pay-up-to: ")
 	log.SetFlags(0)
+	// lightningd sets LIGHTNINGD_PLUGIN=1 for every plugin it starts (since
+	// v0.6.3); anyone else is a person asking what this file is. Under
+	// lightningd arguments are ignored: with --developer (v23.11+) it
+	// passes --developer to every plugin.
+	if os.Getenv("LIGHTNINGD_PLUGIN") != "1" {
+		os.Exit(byHand(os.Args[1:], os.Stdout, os.Stderr))
+	}
 
 	// lightningd stops plugins with SIGTERM: leave cleanly. A closed
 	// stdout is an error to report, not a silent SIGPIPE death.
@@ -69,23 +81,57 @@ func main() {
 	}
 }
 
+// byHand answers a person who ran the binary: usage (to stderr, exit 2,
+// for an argument it does not know) or the version.
+func byHand(args []string, stdout, stderr io.Writer) int {
+	usage := func(w io.Writer) {
+		describe(jsonrpc.NewServer(io.Discard, 0), &hooks.Guard{}, false).Usage(w, "pay-up-to", version)
+	}
+	if len(args) == 0 {
+		args = []string{"--help"}
+	}
+	if len(args) == 1 {
+		switch args[0] {
+		case "-h", "-help", "--help":
+			usage(stdout)
+			return 0
+		case "-version", "--version":
+			fmt.Fprintf(stdout, "pay-up-to %s\n", version)
+			return 0
+		}
+	}
+	fmt.Fprintf(stderr, "pay-up-to: unknown arguments %q\n\n", args)
+	usage(stderr)
+	return 2
+}
+
 // newPlugin wires the guard into a server writing to w. With history,
 // init starts reading the node's payment records over its RPC socket;
 // golden tests run without.
 func newPlugin(w io.Writer, history bool) *jsonrpc.Server {
 	srv := jsonrpc.NewServer(w, 0)
-	guard := &hooks.Guard{Out: srv}
+	guard := &hooks.Guard{Out: srv, Version: version}
+	describe(srv, guard, history).Register(srv)
+	srv.Handle("rpc_command", guard)
+	return srv
+}
+
+// describe declares the guard's options, hook, method and notifications.
+func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.Plugin {
 	sendpays := guard.OnSendpay
-	p := manifest.Plugin{
+	return &manifest.Plugin{
+		Summary: "A Core Lightning plugin that refuses payments above a limit, and payments that would make what leaves the node, fees included, exceed a budget per hour, day or week. It bounds every HTLC the node offers; every other command runs untouched.",
 		Options: []manifest.Option{{
 			Name:        "limit",
 			Description: "Refuse payments above this amount (e.g. 0.001btc, 100000sat, 100000000msat)",
+			Example:     "0.001btc",
 			Dynamic:     true,
 			Check:       guard.CheckLimit,
 			Set:         guard.SetLimit,
 		}, {
 			Name:        "budget",
 			Description: "Refuse payments that would make what leaves the node, fees included, exceed AMOUNT in any PERIOD: comma-separated AMOUNT/PERIOD windows (e.g. 0.002btc/1h,0.01btc/1d; period units s, m, h, d, w)",
+			Example:     "0.002btc/1h,0.01btc/1d",
 			Dynamic:     true,
 			Check:       guard.CheckBudget,
 			Set:         guard.SetBudget,
@@ -106,10 +152,8 @@ func newPlugin(w io.Writer, history bool) *jsonrpc.Server {
 			if history {
 				guard.Start(hooks.Config{RPCPath: filepath.Join(c.LightningDir, c.RPCFile)})
 			}
+			srv.Log("info", "pay-up-to %s started", version)
 			return ""
 		},
 	}
-	p.Register(srv)
-	srv.Handle("rpc_command", guard)
-	return srv
 }

@@ -226,24 +226,115 @@ func TestOutstanding(t *testing.T) {
 	assert.Equal(t, strings.Count(string(out), `"result":"continue"`), 300)
 }
 
+// TestByHand: run without LIGHTNINGD_PLUGIN=1, the binary prints its
+// usage or version; the usage lists every option and method it declares.
+func TestByHand(t *testing.T) {
+	tests := []struct {
+		args         []string
+		code         int
+		stdout       string // a prefix
+		stderrPrefix string
+	}{
+		{args: nil, code: 0, stdout: "pay-up-to dev\n\nA Core Lightning plugin"},
+		{args: []string{"--help"}, code: 0, stdout: "pay-up-to dev\n\nA Core Lightning plugin"},
+		{args: []string{"-h"}, code: 0, stdout: "pay-up-to dev\n\nA Core Lightning plugin"},
+		{args: []string{"--version"}, code: 0, stdout: "pay-up-to dev\n"},
+		{args: []string{"-version"}, code: 0, stdout: "pay-up-to dev\n"},
+		{args: []string{"--limit=1sat"}, code: 2, stderrPrefix: "pay-up-to: unknown arguments [\"--limit=1sat\"]\n\npay-up-to dev\n"},
+		{args: []string{"--version", "--help"}, code: 2, stderrPrefix: "pay-up-to: unknown arguments"},
+		{args: []string{""}, code: 2, stderrPrefix: "pay-up-to: unknown arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			assert.Equal(t, byHand(tt.args, &stdout, &stderr), tt.code)
+			assert.Assert(t, strings.HasPrefix(stdout.String(), tt.stdout), stdout.String())
+			if tt.stdout == "pay-up-to dev\n" {
+				assert.Equal(t, stdout.String(), tt.stdout)
+			}
+			if tt.code == 0 {
+				assert.Equal(t, stderr.String(), "")
+			} else {
+				assert.Equal(t, stdout.String(), "")
+				assert.Assert(t, strings.HasPrefix(stderr.String(), tt.stderrPrefix), stderr.String())
+			}
+		})
+	}
+	var usage strings.Builder
+	byHand(nil, &usage, io.Discard)
+	p := describe(jsonrpc.NewServer(io.Discard, 0), &hooks.Guard{}, false)
+	for _, o := range p.Options {
+		assert.Assert(t, strings.Contains(usage.String(), "\n  "+o.Name+" "), o.Name)
+		assert.Assert(t, strings.Contains(usage.String(), "\n    "+o.Name+"="+o.Example+"\n"), o.Name)
+	}
+	for _, m := range p.Methods {
+		assert.Assert(t, strings.Contains(usage.String(), "\n  "+m.Name), m.Name)
+	}
+}
+
 // TestLifecycle runs the built binary: EOF on stdin or SIGTERM exit 0
-// promptly; a broken stdout exits non-zero.
+// promptly; a broken stdout exits non-zero. Without LIGHTNINGD_PLUGIN=1
+// it prints usage instead of reading stdin.
 func TestLifecycle(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "pay-up-to")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	build := exec.Command("go", "build", "-ldflags=-X main.version=1.2.3+test", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := build.CombinedOutput()
 	assert.NilError(t, err, string(out))
+	// plugin runs bin as lightningd does, or (byLightningd false) as a
+	// person at a shell would.
+	var shellEnv []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "LIGHTNINGD_PLUGIN=") {
+			shellEnv = append(shellEnv, e)
+		}
+	}
+	plugin := func(byLightningd bool, args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = shellEnv
+		if byLightningd {
+			cmd.Env = append(shellEnv, "LIGHTNINGD_PLUGIN=1")
+		}
+		return cmd
+	}
 
+	t.Run("by hand", func(t *testing.T) {
+		cmd := plugin(false)
+		cmd.Stdin = strings.NewReader(handshake)
+		out, err := cmd.Output()
+		assert.NilError(t, err)
+		assert.Assert(t, strings.HasPrefix(string(out), "pay-up-to 1.2.3+test\n\n"), string(out))
+		assert.Assert(t, !strings.Contains(string(out), `"jsonrpc"`), "answered stdin by hand: %s", out)
+		out, err = plugin(false, "--version").Output()
+		assert.NilError(t, err)
+		assert.Equal(t, string(out), "pay-up-to 1.2.3+test\n")
+		cmd = plugin(false, "--limit=1sat")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err = cmd.Output()
+		var ee *exec.ExitError
+		assert.Assert(t, errors.As(err, &ee) && ee.ExitCode() == 2, "want exit 2, got %v", err)
+		assert.Equal(t, string(out), "")
+		assert.Assert(t, strings.Contains(stderr.String(), "Usage: pay-up-to"), stderr.String())
+	})
+	t.Run("under lightningd, arguments ignored", func(t *testing.T) {
+		// A lightningd run with --developer (v23.11+) passes --developer
+		// to every plugin.
+		cmd := plugin(true, "--developer")
+		cmd.Stdin = strings.NewReader(handshake)
+		out, err := cmd.Output()
+		assert.NilError(t, err)
+		assert.Assert(t, strings.Contains(string(out), `"message":"pay-up-to 1.2.3+test started"`), string(out))
+	})
 	t.Run("EOF", func(t *testing.T) {
-		cmd := exec.Command(bin)
+		cmd := plugin(true)
 		cmd.Stdin = strings.NewReader(handshake)
 		out, err := cmd.Output()
 		assert.NilError(t, err)
 		assert.Assert(t, strings.Contains(string(out), `"id":"i","result":{}`))
 	})
 	t.Run("SIGTERM", func(t *testing.T) {
-		cmd := exec.Command(bin)
+		cmd := plugin(true)
 		stdin, err := cmd.StdinPipe()
 		assert.NilError(t, err)
 		var stdout bytes.Buffer
@@ -268,7 +359,7 @@ func TestLifecycle(t *testing.T) {
 		r, w, err := os.Pipe()
 		assert.NilError(t, err)
 		r.Close()
-		cmd := exec.Command(bin)
+		cmd := plugin(true)
 		cmd.Stdin = strings.NewReader(handshake + hookCall("x", "getinfo", "[]"))
 		cmd.Stdout = w
 		var stderr bytes.Buffer

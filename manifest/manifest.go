@@ -16,6 +16,8 @@ import (
 type Option struct {
 	Name        string
 	Description string
+	// Example is a valid value, for the start commands Usage shows.
+	Example string
 	// Dynamic lets `setconfig` change the option at runtime (CLN v23.08+).
 	Dynamic bool
 	// Required options disable the plugin at init when missing.
@@ -59,6 +61,8 @@ type Config struct {
 
 // Plugin is what the handshake declares.
 type Plugin struct {
+	// Summary says what the plugin does, for Usage; lightningd never sees it.
+	Summary       string
 	Options       []Option
 	Hooks         []Hook
 	Methods       []Method
