@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -46,7 +46,7 @@ func (g *Guard) run(cfg Config) {
 		if err == nil {
 			break
 		}
-		g.ledger.failLoad(err)
+		g.ledger.FailLoad(err)
 		g.logf("unusual", "cannot read the node's payment records (payments are refused while a budget is set): %v", err)
 		if c != nil {
 			c.Close()
@@ -59,22 +59,55 @@ func (g *Guard) run(cfg Config) {
 	defer tick.Stop()
 	for {
 		select {
-		case <-g.ledger.store.wake:
+		case <-g.ledger.Wake():
 		case <-tick.C:
-			for _, h := range g.ledger.unconfirmed() {
-				rows, err := listSendpays(c, map[string]any{"payment_hash": hexHash(h)})
+			for _, h := range g.ledger.Unconfirmed() {
+				rows, err := listSendpays(c, map[string]any{"payment_hash": h.String()})
 				if err != nil {
-					g.logf("unusual", "listsendpays %s: %v", hexHash(h), err)
+					g.logf("unusual", "listsendpays %s: %v", h, err)
 					continue
 				}
-				g.ledger.reconcile(h, rows)
+				g.ledger.Reconcile(h, rows)
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if err := g.ledger.store.flush(ctx, c, g.ledger.records); err != nil {
+		if err := g.flush(ctx, c); err != nil {
 			g.logf("unusual", "cannot write the ledger to the datastore: %v", err)
 		}
 		cancel()
+	}
+}
+
+// flush writes the ledger's queued records to the datastore; a failed
+// write is queued again.
+func (g *Guard) flush(ctx context.Context, c *jsonrpc.Client) error {
+	var firstErr error
+	for {
+		ws := g.ledger.Writes(256)
+		if len(ws) == 0 {
+			return firstErr
+		}
+		for _, w := range ws {
+			key := []string{"pay-up-to", w.Kind, w.Name}
+			var err error
+			if w.Value == nil {
+				err = c.Call(ctx, "deldatastore", map[string]any{"key": key}, nil)
+				if e, ok := err.(*jsonrpc.Error); ok && e.Code == 1200 { // no such key
+					err = nil
+				}
+			} else {
+				err = c.Call(ctx, "datastore", map[string]any{"key": key, "string": *w.Value, "mode": "create-or-replace"}, nil)
+			}
+			if err != nil {
+				g.ledger.Retry(w)
+				if firstErr == nil {
+					firstErr = err
+				}
+			}
+		}
+		if firstErr != nil {
+			return firstErr
+		}
 	}
 }
 
@@ -110,7 +143,7 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 	if err != nil {
 		return err
 	}
-	g.ledger.load(rows, sv, info.ID)
+	g.ledger.Load(rows, sv, info.ID)
 	return nil
 }
 
@@ -130,8 +163,8 @@ func onionAmountTrusted(version string) bool {
 }
 
 // loadSaved reads the parts and reservations kept in the datastore.
-func loadSaved(ctx context.Context, c *jsonrpc.Client) (saved, error) {
-	sv := saved{parts: map[partKey]*part{}}
+func loadSaved(ctx context.Context, c *jsonrpc.Client) (ledger.Saved, error) {
+	var sv ledger.Saved
 	var ds struct {
 		Datastore []struct {
 			Key    []string `json:"key"`
@@ -143,55 +176,12 @@ func loadSaved(ctx context.Context, c *jsonrpc.Client) (saved, error) {
 			return sv, fmt.Errorf("listdatastore: %w", err)
 		}
 		for _, e := range ds.Datastore {
-			if len(e.Key) != 3 || e.String == nil {
-				continue
-			}
-			f := strings.Split(*e.String, ",")
-			switch {
-			case kind == "p" && len(f) == 5:
-				k, ok := parseKey(e.Key[2])
-				n := nums(f)
-				if !ok || n == nil {
-					continue
-				}
-				sv.parts[k] = &part{key: k, created: int64(n[0]), sent: amount.MSat(n[1]), counted: amount.MSat(n[2]), state: uint8(min(n[3], failed)), self: n[4] == 1}
-			case kind == "r" && len(f) >= 5:
-				n := nums(f[:3])
-				h, ok := binHash(f[3])
-				if n == nil || !ok && f[3] != "" {
-					continue
-				}
-				sv.approvals = append(sv.approvals, &approval{name: e.Key[2], created: time.Unix(int64(n[0]), 0), deadline: time.Unix(int64(n[1]), 0),
-					allowance: amount.MSat(n[2]), hash: h, id: strings.Join(f[4:], ","), method: "a payment before restart"})
+			if len(e.Key) == 3 && e.String != nil {
+				sv.Add(kind, e.Key[2], *e.String)
 			}
 		}
 	}
 	return sv, nil
-}
-
-func nums(f []string) []uint64 {
-	n := make([]uint64, len(f))
-	for i, s := range f {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return nil
-		}
-		n[i] = v
-	}
-	return n
-}
-
-func parseKey(s string) (partKey, bool) {
-	f := strings.Split(s, "-")
-	if len(f) != 3 {
-		return partKey{}, false
-	}
-	n := nums(f[1:])
-	h, ok := binHash(f[0])
-	if n == nil || !ok {
-		return partKey{}, false
-	}
-	return partKey{hash: h, groupid: n[0], partid: n[1]}, true
 }
 
 // pageSize is how many listsendpays rows one call asks for (v23.11+).
@@ -199,8 +189,8 @@ const pageSize = 5000
 
 // listAllSendpays reads every payment record, a page at a time where
 // lightningd can (v23.11+), all at once where it cannot.
-func listAllSendpays(ctx context.Context, c *jsonrpc.Client) ([]row, error) {
-	var all []row
+func listAllSendpays(ctx context.Context, c *jsonrpc.Client) ([]ledger.Row, error) {
+	var all []ledger.Row
 	for start := uint64(0); ; {
 		var raw jsonrpc.Value
 		err := c.Call(ctx, "listsendpays", map[string]any{"index": "created", "start": start, "limit": pageSize}, &raw)
@@ -212,7 +202,7 @@ func listAllSendpays(ctx context.Context, c *jsonrpc.Client) ([]row, error) {
 			return nil, fmt.Errorf("listsendpays: %w", err)
 		}
 		n := 0
-		if err := rows(raw, func(r row, idx uint64) {
+		if err := rows(raw, func(r ledger.Row, idx uint64) {
 			all = append(all, r)
 			start = max(start, idx+1)
 			n++
@@ -226,7 +216,7 @@ func listAllSendpays(ctx context.Context, c *jsonrpc.Client) ([]row, error) {
 }
 
 // rows calls fn for each row of a listsendpays answer.
-func rows(raw jsonrpc.Value, fn func(row, uint64)) error {
+func rows(raw jsonrpc.Value, fn func(ledger.Row, uint64)) error {
 	ps, ok := raw.Member("payments")
 	if !ok || ps.Kind() != '[' {
 		return fmt.Errorf("listsendpays: no payments")
@@ -248,15 +238,15 @@ func rows(raw jsonrpc.Value, fn func(row, uint64)) error {
 }
 
 // listSendpays reads the rows params select.
-func listSendpays(c *jsonrpc.Client, params map[string]any) ([]row, error) {
+func listSendpays(c *jsonrpc.Client, params map[string]any) ([]ledger.Row, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var raw jsonrpc.Value
 	if err := c.Call(ctx, "listsendpays", params, &raw); err != nil {
 		return nil, fmt.Errorf("listsendpays: %w", err)
 	}
-	var out []row
-	err := rows(raw, func(r row, _ uint64) { out = append(out, r) })
+	var out []ledger.Row
+	err := rows(raw, func(r ledger.Row, _ uint64) { out = append(out, r) })
 	return out, err
 }
 
@@ -272,10 +262,10 @@ type wireRow struct {
 }
 
 // parseRow reads a listsendpays row.
-func parseRow(v jsonrpc.Value) (row, uint64, error) {
+func parseRow(v jsonrpc.Value) (ledger.Row, uint64, error) {
 	w, err := readRow(v)
 	if err != nil {
-		return row{}, 0, err
+		return ledger.Row{}, 0, err
 	}
 	return w.row()
 }
@@ -330,28 +320,28 @@ func readRow(v jsonrpc.Value) (wireRow, error) {
 	return w, err
 }
 
-func (w wireRow) row() (row, uint64, error) {
-	h, ok := binHash(w.PaymentHash)
-	r := row{key: partKey{hash: h, groupid: w.GroupID, partid: w.PartID}, created: w.CreatedAt, destination: w.Destination}
+func (w wireRow) row() (ledger.Row, uint64, error) {
+	h, ok := ledger.ParseHash(w.PaymentHash)
+	r := ledger.Row{Key: ledger.PartKey{Hash: h, GroupID: w.GroupID, PartID: w.PartID}, Created: w.CreatedAt, Destination: w.Destination}
 	if !ok {
 		return r, 0, fmt.Errorf("payment_hash %q", w.PaymentHash)
 	}
 	var err error
-	if r.sent, err = msat(w.AmountSent); err != nil {
+	if r.Sent, err = msat(w.AmountSent); err != nil {
 		return r, 0, fmt.Errorf("amount_sent_msat: %w", err)
 	}
 	if len(w.Amount) > 0 {
-		if r.delivered, err = msat(w.Amount); err != nil {
+		if r.Delivered, err = msat(w.Amount); err != nil {
 			return r, 0, fmt.Errorf("amount_msat: %w", err)
 		}
 	}
 	switch w.Status {
 	case "pending":
-		r.state = pending
+		r.State = ledger.Pending
 	case "complete":
-		r.state = complete
+		r.State = ledger.Complete
 	case "failed":
-		r.state = failed
+		r.State = ledger.Failed
 	default:
 		return r, 0, fmt.Errorf("status %q", w.Status)
 	}
@@ -383,5 +373,5 @@ func (g *Guard) OnSendpay(method string, params jsonrpc.Value) {
 		g.logf("unusual", "cannot read %s: %v", method, err)
 		return
 	}
-	g.ledger.resolve(r)
+	g.ledger.Resolve(r)
 }

@@ -7,14 +7,8 @@ import (
 	"time"
 
 	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/jsonrpc"
-)
-
-// Error codes of refusals. CLN's own codes stop below 2100.
-const (
-	CodeOverLimit  = 2100 // the payment is above the limit
-	CodeUnverified = 2101 // pay-up-to cannot tell what the payment spends
-	CodeOverBudget = 2102 // the payment would exceed a budget window
 )
 
 // spend describes a command that spends: its positional parameter names,
@@ -115,9 +109,9 @@ func msat(v jsonrpc.Value) (amount.MSat, error) {
 // parameters tell.
 type priced struct {
 	amount    amount.MSat
-	known     bool   // amount is known (an amountless invoice without amount_msat is not)
-	hash      string // payment hash (32 bytes), if the invoice gives one
-	key, subj string // how refusals name it: bolt11/offer/destination/invstring
+	known     bool        // amount is known (an amountless invoice without amount_msat is not)
+	hash      ledger.Hash // payment hash, if the invoice gives one
+	key, subj string      // how refusals name it: bolt11/offer/destination/invstring
 }
 
 // decide returns nil to let a command run, or the refusal.
@@ -152,7 +146,7 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 	}
 	if sp.record {
 		// xpay's preapproveinvoice for pay reserves what pay allowed.
-		g.intents.add(id, "", 0, fee, retry)
+		g.intents.add(intent{id: id, invoice: amount.Canonical(pr.subj), hash: pr.hash, fee: fee, retry: retry, paid: true})
 	}
 	if sp.rewritten && g.xpayTakesPay.Load() {
 		return nil // reserved, or refused, at preapproveinvoice
@@ -165,15 +159,19 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 // call made by a command approved already only adds what it reveals (an
 // offer's invoice hash, a keysend's hash).
 func (g *Guard) reserve(method, id string, pr priced, fee amount.MSat, retry time.Duration) *refusal {
+	dest := ""
+	if pr.key == "destination" {
+		dest = pr.subj
+	}
 	if strings.HasPrefix(method, "preapprove") {
-		if g.ledger.attach(id, pr.hash) {
+		if g.ledger.Attach(id, pr.hash, dest, pr.amount) {
 			return nil
 		}
 		// From a command not seen (pay taken over by xpay) or a client.
 		if i := strings.LastIndexByte(id, '/'); i > 0 {
 			id = id[:i]
 		}
-		if in, ok := g.intents.find(id); ok {
+		if in, ok := g.intents.find(id, amount.Canonical(pr.subj), pr.hash); ok {
 			fee, retry = in.fee, in.retry // what the paying command allowed
 		}
 	}
@@ -181,8 +179,16 @@ func (g *Guard) reserve(method, id string, pr priced, fee amount.MSat, retry tim
 	if total < fee {
 		return unverified(method, "the amount and fee allowance overflow", pr.key, pr.subj)
 	}
-	ap := &approval{id: id, hash: pr.hash, method: method, key: pr.key, subj: pr.subj, allowance: total}
-	return g.ledger.approve(ap, retry)
+	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: pr.hash, Method: method, Dest: dest, Amount: pr.amount, Allowance: total, Retry: retry})
+	switch {
+	case v == nil:
+		g.stats.approval()
+		return nil
+	case v.Reason == ledger.NotRead:
+		return notRead(method, v, pr.key, pr.subj)
+	default:
+		return overBudget(v, pr.key, pr.subj)
+	}
 }
 
 // learnPayPath notes from a preapproveinvoice call's id whether the last
@@ -201,7 +207,7 @@ func (g *Guard) learnPayPath(id string) {
 
 func (g *Guard) judge(method, id string, sp spend, a map[string][]jsonrpc.Value) (*refusal, priced) {
 	limit, hasLimit := g.Limit()
-	if !hasLimit && !g.ledger.hasBudget() {
+	if !hasLimit && !g.ledger.HasBudget() {
 		return unverified(method, "no limit or budget is configured yet", "", ""), priced{}
 	}
 	if !hasLimit {
@@ -229,7 +235,7 @@ func (g *Guard) judge(method, id string, sp spend, a map[string][]jsonrpc.Value)
 		}
 		if hs := a["payment_hash"]; len(hs) > 0 {
 			h, _ := hs[0].String()
-			pr.hash, _ = binHash(h)
+			pr.hash, _ = ledger.ParseHash(h)
 		}
 		if spent > limit {
 			return overLimit("keysend amount", spent, limit, "destination", pr.subj), pr
@@ -284,7 +290,7 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 		spent = max(spent, inv.Amount)
 	case amounts != nil:
 		if sp.record {
-			g.intents.add(id, amount.Canonical(s), spent, 0, 0)
+			g.intents.add(intent{id: id, invoice: amount.Canonical(s), amount: spent})
 		}
 	case method == "preapproveinvoice":
 		in, ok := g.intents.lookup(id, amount.Canonical(s))
@@ -302,34 +308,6 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 		}
 		return overLimit(what, spent, limit, key, s), priced{}
 	}
-	h, _ := binHash(inv.PaymentHash)
+	h, _ := ledger.ParseHash(inv.PaymentHash)
 	return nil, priced{amount: spent, known: true, hash: h, key: key, subj: s}
-}
-
-func overLimit(what string, spent, limit amount.MSat, key, subject string) *refusal {
-	tooHigh := "invoice_too_high"
-	if key == "destination" {
-		tooHigh = "amount_too_high"
-	}
-	return &refusal{
-		code:    CodeOverLimit,
-		message: fmt.Sprintf("pay-up-to: %s %s is above the limit %s", what, spent.BTC(), limit.BTC()),
-		data: []field{
-			{key: tooHigh, str: spent.BTC()},
-			{key: "maximum_is", str: limit.BTC()},
-			{key: key, str: subject},
-			{key: "amount_msat", num: uint64(spent), isNum: true},
-			{key: "maximum_msat", num: uint64(limit), isNum: true},
-		},
-	}
-}
-
-// unverified refuses what pay-up-to cannot price; key and subject name
-// the invoice or offer, if any.
-func unverified(method, why, key, subject string) *refusal {
-	r := &refusal{code: CodeUnverified, message: fmt.Sprintf("pay-up-to: refusing %s: %s", method, why)}
-	if key != "" {
-		r.data = []field{{key: key, str: subject}}
-	}
-	return r
 }

@@ -1,20 +1,22 @@
-// Package hooks holds pay-up-to's guard: the rpc_command hook that refuses
-// payments and HTLCs above the limit or the budget, and the ledger of what
-// the node has sent. The limit is in policy.go, low-level sends in
-// sends.go, the budget's ledger in ledger.go and reserve.go.
+// Package hooks is pay-up-to's rpc_command hook: it reads each forwarded
+// command that may spend, prices it, asks the ledger, and answers continue
+// or a refusal. The limit is in policy.go, low-level sends in sends.go,
+// fee allowances in fees.go, refusals in refusal.go, the budget's
+// arithmetic in package ledger, and reading lightningd's records in
+// history.go.
 package hooks
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -41,8 +43,18 @@ type Guard struct {
 	onionPriced atomic.Bool
 
 	once   sync.Once
-	ledger *Ledger
+	ledger *ledger.Ledger
+	stats  stats
 }
+
+// stats are counts since start, for pay-up-to-status.
+type stats struct {
+	mu                sync.Mutex // protects everything below
+	approved, refused uint64
+	recent            []json.RawMessage // the last few, newest last: {"time",…told}
+}
+
+const recentRefusals = 10
 
 // Notifier is where refusals are told: jsonrpc.Server.
 type Notifier interface {
@@ -52,33 +64,30 @@ type Notifier interface {
 
 // init makes the ledger; the zero Guard is ready to use.
 func (g *Guard) init() {
-	g.once.Do(func() {
-		g.ledger = newLedger(time.Now)
-		g.ledger.store = newStore()
-	})
+	g.once.Do(func() { g.ledger = ledger.New(time.Now) })
 }
 
 // CheckBudget validates a budget such as "0.01btc/1d,0.002btc/1h".
 func (g *Guard) CheckBudget(s string) error {
-	_, err := ParseBudget(s)
+	_, err := ledger.ParseBudget(s)
 	return err
 }
 
 // SetBudget parses and applies a budget; on error the old one stays.
 func (g *Guard) SetBudget(s string) error {
-	ws, err := ParseBudget(s)
+	ws, err := ledger.ParseBudget(s)
 	if err != nil {
 		return err
 	}
 	g.init()
-	g.ledger.setWindows(ws)
+	g.ledger.SetWindows(ws)
 	return nil
 }
 
 // Ready returns why the guard cannot run with the options it has, or "".
 func (g *Guard) Ready() string {
 	g.init()
-	if _, ok := g.Limit(); !ok && !g.ledger.hasBudget() {
+	if _, ok := g.Limit(); !ok && !g.ledger.HasBudget() {
 		return "option limit is required unless budget is set (e.g. limit=0.001btc or budget=0.01btc/1d)"
 	}
 	return ""
@@ -139,25 +148,44 @@ func guarded(method string) bool {
 func (g *Guard) decideSend(method, id string, params jsonrpc.Value) *refusal {
 	s, err := g.readSend(method, id, params)
 	if err != nil {
-		if s.key.hash == "" {
+		if s.Key.Hash.IsZero() {
 			return unverified(method, err.Error(), "", "")
 		}
-		return unverified(method, err.Error(), "payment_hash", hexHash(s.key.hash))
+		return unverified(method, err.Error(), "payment_hash", s.Key.Hash.String())
 	}
 	limit, hasLimit := g.Limit()
-	return g.ledger.admit(s, limit, hasLimit)
+	v := g.ledger.Admit(s, limit, hasLimit)
+	return sendRefusal(method, s, v)
 }
 
 // tell reports a refusal: counted for pay-up-to-status, one line in
 // lightningd's log, and a pay_up_to_refused notification.
 func (g *Guard) tell(method string, r *refusal) {
 	told := r.told(method)
-	g.ledger.record(told)
+	g.stats.refusal(told)
 	if g.Out == nil {
 		return
 	}
 	g.Out.Log("info", "refused %s (code %d): %s", method, r.code, r.message)
 	g.Out.Notify(RefusedTopic, told)
+}
+
+// refusal counts a refusal; told is its notification.
+func (s *stats) refusal(told json.RawMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refused++
+	rec := fmt.Appendf(nil, `{"time":%d,`, time.Now().Unix())
+	s.recent = append(s.recent, append(rec, told[1:]...))
+	if len(s.recent) > recentRefusals {
+		s.recent = s.recent[1:]
+	}
+}
+
+func (s *stats) approval() {
+	s.mu.Lock()
+	s.approved++
+	s.mu.Unlock()
 }
 
 // RefusedTopic is the notification sent for every refusal.
@@ -195,123 +223,4 @@ func command(cmd jsonrpc.Value) (method, id string, params jsonrpc.Value, err er
 		err = fmt.Errorf("no method")
 	}
 	return req.Method, id, req.Params, err
-}
-
-// refusal is a return.error answer. It is encoded by hand, in a fixed
-// field order, because refusals are on the hot path of every payment.
-type refusal struct {
-	code    int
-	message string
-	data    []field
-}
-
-type field struct {
-	key, str string
-	num      uint64
-	isNum    bool
-}
-
-// answer encodes {"return":{"error":{"code":…,"message":…,"data":{…}}}}.
-func (r *refusal) answer() json.RawMessage {
-	b := make([]byte, 0, 256+len(r.message)+64*len(r.data))
-	b = append(b, `{"return":{"error":`...)
-	b = r.appendError(b)
-	return append(b, "}}"...)
-}
-
-// told is the pay_up_to_refused notification's params: the method and
-// the error object's members.
-func (r *refusal) told(method string) json.RawMessage {
-	b := make([]byte, 0, 256+len(r.message)+64*len(r.data))
-	b = append(b, `{"method":`...)
-	b = jsonrpc.AppendString(b, method)
-	b = append(b, ',')
-	e := r.appendError(b[len(b):])
-	return append(b, e[1:]...)
-}
-
-// appendError appends {"code":…,"message":…,"data":{…}}; told reuses all
-// but its first byte.
-func (r *refusal) appendError(b []byte) []byte {
-	b = append(b, `{"code":`...)
-	b = strconv.AppendInt(b, int64(r.code), 10)
-	b = append(b, `,"message":`...)
-	b = jsonrpc.AppendString(b, r.message)
-	if r.data != nil {
-		b = append(b, `,"data":{`...)
-		for i, f := range r.data {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonrpc.AppendString(b, f.key)
-			b = append(b, ':')
-			if f.isNum {
-				b = strconv.AppendUint(b, f.num, 10)
-			} else {
-				b = jsonrpc.AppendString(b, f.str)
-			}
-		}
-		b = append(b, '}')
-	}
-	return append(b, '}')
-}
-
-// intents remembers the amounts given with amountless invoices, so the
-// preapproveinvoice call that follows (which carries only the invoice) can
-// be priced. It holds the last len(ring) entries.
-type intents struct {
-	mu   sync.Mutex // protects ring and next
-	ring [1024]intent
-	next int
-}
-
-type intent struct {
-	id, invoice string
-	amount      amount.MSat
-	fee         amount.MSat   // the fee allowance of the command
-	retry       time.Duration // how long it keeps trying
-}
-
-func (t *intents) add(id, invoice string, m, fee amount.MSat, retry time.Duration) {
-	t.mu.Lock()
-	t.ring[t.next%len(t.ring)] = intent{id, invoice, m, fee, retry}
-	t.next++
-	t.mu.Unlock()
-}
-
-// find returns the fee allowance recorded by the command whose id
-// prefixes id (or is id).
-func (t *intents) find(id string) (intent, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	// The paying command comes just before its preapprove call.
-	for i := 1; i <= min(t.next, 256); i++ {
-		e := t.ring[(t.next-i)%len(t.ring)]
-		if e.fee > 0 && (e.id == id || strings.HasPrefix(id, e.id+"/")) {
-			return e, true
-		}
-	}
-	return intent{}, false
-}
-
-// lookup prices invoice for the call id: the largest amount that a command
-// whose id prefixes id gave with it. Legacy pay before v24.05 calls
-// preapproveinvoice with an id of its own ("pay:preapproveinvoice#4"); for
-// such an unchained id, the largest amount any recent command gave with
-// this invoice is used instead.
-func (t *intents) lookup(id, invoice string) (amount.MSat, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	chained := strings.Contains(id, "/")
-	var m amount.MSat
-	found := false
-	for _, e := range t.ring {
-		if e.invoice != invoice || invoice == "" {
-			continue
-		}
-		if !chained || e.id != "" && strings.HasPrefix(id, e.id+"/") {
-			m, found = max(m, e.amount), true
-		}
-	}
-	return m, found
 }

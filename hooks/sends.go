@@ -2,11 +2,11 @@ package hooks
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
 	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -18,15 +18,11 @@ var lowLevel = map[string][]string{
 	"injectpaymentonion": {"onion", "payment_hash", "amount_msat", "cltv_expiry", "partid", "groupid", "label", "invstring", "localinvreqid", "destination_msat", "destination"},
 }
 
-// noGroup marks a sendpay or sendonion without groupid: lightningd picks
-// one, and the part is matched by payment hash and partid until seen.
-const noGroup = math.MaxUint64
-
 // readSend prices a low-level send by what it takes from our channel:
 // sendpay's first hop, sendonion's first_hop, injectpaymentonion's
 // amount_msat (which lightningd v26.06+ no longer checks against the onion).
-func (g *Guard) readSend(method, id string, params jsonrpc.Value) (send, error) {
-	s := send{method: method, id: id, key: partKey{groupid: noGroup}}
+func (g *Guard) readSend(method, id string, params jsonrpc.Value) (ledger.Send, error) {
+	s := ledger.Send{ID: id, Key: ledger.PartKey{GroupID: ledger.NoGroup}}
 	a, err := args(params, lowLevel[method])
 	if err != nil {
 		return s, fmt.Errorf("cannot read the parameters")
@@ -47,10 +43,10 @@ func (g *Guard) readSend(method, id string, params jsonrpc.Value) (send, error) 
 	}
 	hx, err := h.String()
 	var ok bool
-	if s.key.hash, ok = binHash(hx); err != nil || !ok {
+	if s.Key.Hash, ok = ledger.ParseHash(hx); err != nil || !ok {
 		return s, fmt.Errorf("payment_hash is not 32 bytes of hex")
 	}
-	for name, dst := range map[string]*uint64{"partid": &s.key.partid, "groupid": &s.key.groupid} {
+	for name, dst := range map[string]*uint64{"partid": &s.Key.PartID, "groupid": &s.Key.GroupID} {
 		v, err := one(name)
 		if err != nil {
 			return s, err
@@ -73,19 +69,17 @@ func (g *Guard) readSend(method, id string, params jsonrpc.Value) (send, error) 
 		if err != nil || fh == nil {
 			return s, fmt.Errorf("no first_hop")
 		}
-		s.sent, err = hopAmount(fh)
+		s.Sent, err = hopAmount(fh)
 		return s, err
 	default: // injectpaymentonion
 		v, err := one("amount_msat")
 		if err != nil || v == nil {
 			return s, fmt.Errorf("no amount_msat")
 		}
-		if s.sent, err = msat(v); err != nil {
+		if s.Sent, err = msat(v); err != nil {
 			return s, fmt.Errorf("amount_msat: %v", err)
 		}
-		if !g.onionPriced.Load() {
-			s.unpriced = "what injectpaymentonion sends is inside the onion, which lightningd v26.06+ does not check against amount_msat"
-		}
+		s.Unpriced = !g.onionPriced.Load()
 		return s, nil
 	}
 }
@@ -93,24 +87,24 @@ func (g *Guard) readSend(method, id string, params jsonrpc.Value) (send, error) 
 // readRoute prices sendpay: what the first hop receives leaves our
 // channel. A route whose last hop is our own node is a payment to
 // ourselves (a rebalance): only its fees are spent.
-func (g *Guard) readRoute(s send, route jsonrpc.Value) (send, error) {
+func (g *Guard) readRoute(s ledger.Send, route jsonrpc.Value) (ledger.Send, error) {
 	var hops []jsonrpc.Value
 	if err := route.Elements(func(v jsonrpc.Value) bool { hops = append(hops, v); return true }); err != nil || route.Kind() != '[' {
 		return s, fmt.Errorf("route is not an array")
 	}
 	if len(hops) == 0 {
-		s.self = true // paying our own invoice: no HTLC
+		s.Self, s.Trusted = true, true // paying our own invoice: no HTLC
 		return s, nil
 	}
 	var err error
-	if s.sent, err = hopAmount(hops[0]); err != nil {
+	if s.Sent, err = hopAmount(hops[0]); err != nil {
 		return s, err
 	}
 	last := hops[len(hops)-1]
 	if idv, ok := last.Member("id"); ok {
-		if id, _ := idv.String(); id != "" && id == g.ledger.node() {
-			s.self = true
-			if s.delivered, err = hopAmount(last); err != nil {
+		if id, _ := idv.String(); id != "" && id == g.ledger.NodeID() {
+			s.Self = true
+			if s.Delivered, err = hopAmount(last); err != nil {
 				return s, err
 			}
 		}

@@ -21,15 +21,17 @@ type Status struct {
 	History string `json:"history"`
 }
 
-// BudgetStatus is one window now.
+// BudgetStatus is one window now, in msat. Spent and available are
+// absent (null) until the node's records are read: a figure not yet
+// known is never shown as 0.
 type BudgetStatus struct {
-	Budget       string `json:"budget"`
-	BudgetMSat   uint64 `json:"budget_msat"`
-	WindowS      int64  `json:"window_s"`
-	SpentMSat    uint64 `json:"spent_msat"`
-	ReservedMSat uint64 `json:"reserved_msat"`
+	Budget       string  `json:"budget"`
+	BudgetMSat   uint64  `json:"budget_msat"`
+	WindowS      int64   `json:"window_s"`
+	SpentMSat    *uint64 `json:"spent_msat"`
+	ReservedMSat uint64  `json:"reserved_msat"`
 	// AvailableMSat is what a payment may still take, fees included.
-	AvailableMSat uint64 `json:"available_msat"`
+	AvailableMSat *uint64 `json:"available_msat"`
 }
 
 // StatusUsage and StatusDescription document pay-up-to-status for help.
@@ -46,28 +48,26 @@ func (g *Guard) ServeStatus(jsonrpc.Value) (any, error) {
 		n := uint64(lim)
 		st.Limit, st.LimitMSat = lim.BTC(), &n
 	}
-	l := g.ledger
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.advance()
-	for i := range l.windows {
-		w := &l.windows[i]
-		b := BudgetStatus{Budget: w.Spec, BudgetMSat: uint64(w.Amount), WindowS: int64(w.Period / time.Second),
-			SpentMSat: uint64(w.sum), ReservedMSat: uint64(l.reserved)}
-		if used := l.used(w); used < w.Amount {
-			b.AvailableMSat = uint64(w.Amount - used)
+	ls := g.ledger.Status()
+	for _, w := range ls.Windows {
+		b := BudgetStatus{Budget: w.Spec, BudgetMSat: uint64(w.Amount), WindowS: int64(w.Period / time.Second), ReservedMSat: uint64(w.Reserved)}
+		if ls.Loaded {
+			spent, avail := uint64(w.Spent), uint64(w.Available)
+			b.SpentMSat, b.AvailableMSat = &spent, &avail
 		}
 		st.Budgets = append(st.Budgets, b)
 	}
-	st.Approved, st.Refused = l.stats.approved, l.stats.refused
-	st.RecentRefusals = append(st.RecentRefusals, l.stats.recent...)
+	g.stats.mu.Lock()
+	st.Approved, st.Refused = g.stats.approved, g.stats.refused
+	st.RecentRefusals = append(st.RecentRefusals, g.stats.recent...)
+	g.stats.mu.Unlock()
 	switch {
-	case l.loaded:
+	case ls.Loaded:
 		st.History = "read"
-	case l.loadErr != "":
-		st.History = "not read: " + l.loadErr
+	case ls.LoadErr != "":
+		st.History = "not read: " + ls.LoadErr + " (spent figures unknown)"
 	default:
-		st.History = "not read yet"
+		st.History = "not read yet (spent figures unknown)"
 	}
 	return st, nil
 }

@@ -1,4 +1,4 @@
-package hooks
+package ledger
 
 import (
 	"container/heap"
@@ -15,24 +15,26 @@ const maxApprovals = 4096
 // paid over and over): the newest are kept.
 const perHash = 16
 
-// approvalIndex finds approvals by command id, payment hash and deadline.
-type approvalIndex struct {
+// approvals finds approvals by command id, payment hash and deadline.
+// Ids repeat (they are unique per connection only), so an id finds every
+// approval made under it.
+type approvals struct {
 	order  []*approval // order[head:] are kept, oldest first
 	head   int
-	byID   map[string]*approval
-	byHash map[string][]*approval
+	byID   map[string][]*approval
+	byHash map[Hash][]*approval
 	due    deadlines // active approvals by deadline
 }
 
-func (x *approvalIndex) len() int { return len(x.order) - x.head }
+func (x *approvals) len() int { return len(x.order) - x.head }
 
-func (x *approvalIndex) add(a *approval) {
+func (x *approvals) add(a *approval) {
 	if x.byID == nil {
-		x.byID, x.byHash = map[string]*approval{}, map[string][]*approval{}
+		x.byID, x.byHash = map[string][]*approval{}, map[Hash][]*approval{}
 	}
 	x.order = append(x.order, a)
-	x.byID[a.id] = a
-	if a.hash != "" {
+	x.byID[a.id] = appendNewest(x.byID[a.id], a)
+	if !a.hash.IsZero() {
 		x.setHash(a, a.hash)
 	}
 	if a.active {
@@ -51,28 +53,35 @@ func (x *approvalIndex) add(a *approval) {
 	}
 }
 
-func (x *approvalIndex) setHash(a *approval, hash string) {
+func (x *approvals) setHash(a *approval, hash Hash) {
 	a.hash = hash
-	hs := append(x.byHash[hash], a)
-	if len(hs) > perHash {
-		hs = append(hs[:0:0], hs[len(hs)-perHash:]...)
-	}
-	x.byHash[hash] = hs
+	x.byHash[hash] = appendNewest(x.byHash[hash], a)
 }
 
-// prefixOf returns the approval of the command that made call id: the
-// longest approved id that id starts with, followed by "/".
-func (x *approvalIndex) prefixOf(id string) *approval {
+// appendNewest appends a, keeping the newest perHash.
+func appendNewest(as []*approval, a *approval) []*approval {
+	as = append(as, a)
+	if len(as) > perHash {
+		as = append(as[:0:0], as[len(as)-perHash:]...)
+	}
+	return as
+}
+
+// callers returns the approvals of the commands that may have made call
+// id, whose id is id's up to a "/": longest first, newest first.
+func (x *approvals) callers(id string, fn func(*approval) bool) {
 	for i := strings.LastIndexByte(id, '/'); i > 0; i = strings.LastIndexByte(id[:i], '/') {
-		if a := x.byID[id[:i]]; a != nil {
-			return a
+		as := x.byID[id[:i]]
+		for j := len(as) - 1; j >= 0; j-- {
+			if !fn(as[j]) {
+				return
+			}
 		}
 	}
-	return nil
 }
 
 // expired pops the active approvals whose deadline has passed.
-func (x *approvalIndex) expired(now time.Time, fn func(*approval)) {
+func (x *approvals) expired(now time.Time, fn func(*approval)) {
 	for len(x.due) > 0 && now.After(x.due[0].deadline) {
 		if a := heap.Pop(&x.due).(*approval); a.active {
 			fn(a)
@@ -82,7 +91,7 @@ func (x *approvalIndex) expired(now time.Time, fn func(*approval)) {
 
 // prune forgets approvals an hour past their deadline, and the oldest
 // beyond maxApprovals (ending them first with end).
-func (x *approvalIndex) prune(now time.Time, end func(*approval)) {
+func (x *approvals) prune(now time.Time, end func(*approval)) {
 	for x.head < len(x.order) {
 		a := x.order[x.head]
 		if x.len() <= maxApprovals && (a.active || now.Sub(a.deadline) < time.Hour) {
@@ -91,22 +100,9 @@ func (x *approvalIndex) prune(now time.Time, end func(*approval)) {
 		if a.active {
 			end(a)
 		}
-		if x.byID[a.id] == a {
-			delete(x.byID, a.id)
-		}
-		if a.hash != "" {
-			hs := x.byHash[a.hash]
-			for j, b := range hs {
-				if b == a {
-					hs = append(hs[:j:j], hs[j+1:]...)
-					break
-				}
-			}
-			if len(hs) == 0 {
-				delete(x.byHash, a.hash)
-			} else {
-				x.byHash[a.hash] = hs
-			}
+		drop(x.byID, a.id, a)
+		if !a.hash.IsZero() {
+			drop(x.byHash, a.hash, a)
 		}
 		x.order[x.head] = nil
 		x.head++
@@ -114,6 +110,22 @@ func (x *approvalIndex) prune(now time.Time, end func(*approval)) {
 	if x.head > 1024 && x.head > len(x.order)/2 {
 		x.order = append(x.order[:0:0], x.order[x.head:]...)
 		x.head = 0
+	}
+}
+
+// drop removes a from m[k].
+func drop[K comparable](m map[K][]*approval, k K, a *approval) {
+	as := m[k]
+	for j, b := range as {
+		if b == a {
+			as = append(as[:j:j], as[j+1:]...)
+			break
+		}
+	}
+	if len(as) == 0 {
+		delete(m, k)
+	} else {
+		m[k] = as
 	}
 }
 

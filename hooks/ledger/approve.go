@@ -1,0 +1,180 @@
+package ledger
+
+import (
+	"strings"
+	"time"
+
+	"github.com/payupto/pay-up-to/amount"
+)
+
+// Approval is a payment command to let through: its parts may spend up
+// to Allowance, and until its payer's deadline what they have not spent
+// is reserved in every window.
+type Approval struct {
+	// ID is the command's JSON-RPC id: the calls it makes have ids that
+	// start with ID + "/" (CLN v24.11+; earlier payer plugins use ids
+	// such as "pay:sendonion#3"). Ids are not authentication, nor unique.
+	ID     string
+	Hash   Hash   // zero until known (an offer's invoice, a keysend)
+	Method string // the command, for messages
+	// Dest and Amount are a keysend's destination and amount, to find it
+	// again from its preapprovekeysend call.
+	Dest   string
+	Amount amount.MSat
+	// Allowance is the amount plus the fee allowance, in msat.
+	Allowance amount.MSat
+	// Retry is how long the payer may keep sending (its retry_for).
+	Retry time.Duration
+}
+
+// approval is an Approval let through.
+type approval struct {
+	id        string
+	hash      Hash
+	method    string
+	dest      string
+	amount    amount.MSat
+	allowance amount.MSat
+	live      amount.MSat // counted by its pending and complete parts
+	created   time.Time
+	deadline  time.Time // the payer sends nothing after this
+	active    bool
+	name      string // its record's name
+}
+
+func (a *approval) reserved() amount.MSat {
+	if !a.active || a.live >= a.allowance {
+		return 0
+	}
+	return a.allowance - a.live
+}
+
+// Approve reserves a payment's allowance in every window, or refuses it.
+func (l *Ledger) Approve(ap Approval) *Verdict {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.advance()
+	if len(l.node.windows) > 0 {
+		if !l.loaded {
+			return &Verdict{Reason: NotRead, Why: l.loadErr}
+		}
+		if v := l.node.over(ap.Allowance, l.parts); v != nil {
+			return v
+		}
+	}
+	now := l.now()
+	a := &approval{id: ap.ID, hash: ap.Hash, method: ap.Method, dest: ap.Dest, amount: ap.Amount, allowance: ap.Allowance,
+		created: now, deadline: now.Add(ap.Retry + Grace), active: true}
+	l.approvals.add(a)
+	l.node.reserved += a.reserved()
+	l.persistApproval(a)
+	return nil
+}
+
+// Attach finds the approved command that made a preapprove call, and
+// gives it the payment hash the call reveals (an offer's invoice, a
+// keysend's hash). The command's id must prefix the call's id, and the
+// call must be for the same payment: the same hash, or, for one whose
+// hash was not known, the same destination and amount. It reports
+// whether such a command was found; if not, the call is a payment of its
+// own.
+func (l *Ledger) Attach(id string, hash Hash, dest string, amt amount.MSat) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var found, open *approval
+	l.approvals.callers(id, func(a *approval) bool {
+		if a.hash == hash && !hash.IsZero() {
+			found = a
+			return false
+		}
+		if open == nil && a.hash.IsZero() && a.active && a.dest == dest && (amt == 0 || a.amount == amt) {
+			open = a
+		}
+		return true
+	})
+	if found == nil && open == nil && payerID(id) && !hash.IsZero() {
+		// Unchained (CLN before v24.11): the approval with this hash, or
+		// a keysend of the same destination and amount waiting for it.
+		if found = l.link(hash, id, 0); found == nil {
+			caller, _, _ := strings.Cut(id, ":")
+			for i := len(l.approvals.order) - 1; i >= l.approvals.head && i >= len(l.approvals.order)-64; i-- {
+				if b := l.approvals.order[i]; b.active && b.hash.IsZero() && b.method == caller && b.dest == dest && (amt == 0 || b.amount == amt) {
+					open = b
+					break
+				}
+			}
+		}
+	}
+	if found != nil {
+		return true
+	}
+	if open == nil {
+		return false
+	}
+	if !hash.IsZero() {
+		l.approvals.setHash(open, hash)
+		l.persistApproval(open)
+	}
+	return true
+}
+
+// link finds the approval a send of amt belongs to: same payment hash,
+// and an id chained from the approved command's, or the unchained id of a
+// payer plugin (CLN before v24.11 does not chain them); among several,
+// an active one with room for amt. Ids are not authentication, so the
+// approval's allowance still bounds what it gets; l.mu is held.
+func (l *Ledger) link(hash Hash, id string, amt amount.MSat) *approval {
+	var best *approval
+	consider := func(a *approval) bool {
+		if a.hash != hash {
+			return true
+		}
+		if best == nil || !best.active && a.active {
+			best = a
+		}
+		if a.active && a.live+amt <= a.allowance {
+			best = a
+			return false
+		}
+		return true
+	}
+	l.approvals.callers(id, consider)
+	if best != nil || !payerID(id) && id != "" {
+		return best
+	}
+	hs := l.approvals.byHash[hash]
+	for i := len(hs) - 1; i >= 0 && consider(hs[i]); i-- {
+	}
+	return best
+}
+
+// payerID reports whether id is an unchained call of one of CLN's payer
+// plugins, e.g. "pay:sendonion#12".
+func payerID(id string) bool {
+	if strings.Contains(id, "/") {
+		return false
+	}
+	for _, p := range []string{"pay:", "keysend:", "renepay:", "cln-renepay:", "xpay:", "cln-xpay:"} {
+		if strings.HasPrefix(id, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// charge adds delta to what an approval's parts hold, keeping reserved.
+func (l *Ledger) charge(a *approval, delta int64) {
+	l.node.reserved -= a.reserved()
+	a.live = amount.MSat(int64(a.live) + delta)
+	l.node.reserved += a.reserved()
+}
+
+// deactivate ends an approval's reservation: its payment completed, or
+// its payer's deadline passed.
+func (l *Ledger) deactivate(a *approval) {
+	l.node.reserved -= a.reserved()
+	a.active = false
+	if a.name != "" {
+		l.journal.del("r", a.name)
+	}
+}

@@ -1,0 +1,153 @@
+// Package ledger keeps the accounts of what the node sends: budget windows,
+// approved payments with their allowances and deadlines, the parts (HTLCs)
+// and their states, and the records that keep them across restarts. It
+// decides in memory and never calls lightningd.
+package ledger
+
+import (
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/payupto/pay-up-to/amount"
+)
+
+// Hash is a payment hash; the zero Hash means not known.
+type Hash [32]byte
+
+// ParseHash reads 64 hex digits.
+func ParseHash(s string) (Hash, bool) {
+	var h Hash
+	if len(s) != 64 {
+		return h, false
+	}
+	_, err := hex.Decode(h[:], []byte(s))
+	return h, err == nil
+}
+
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// IsZero reports whether h is not known.
+func (h Hash) IsZero() bool { return h == Hash{} }
+
+// PartKey identifies an HTLC the node sent, as lightningd does
+// (listsendpays: payment_hash, groupid, partid).
+type PartKey struct {
+	Hash            Hash
+	GroupID, PartID uint64
+}
+
+func (k PartKey) String() string { return fmt.Sprintf("%s-%d-%d", k.Hash, k.GroupID, k.PartID) }
+
+// NoGroup is the GroupID of a sendpay or sendonion without groupid:
+// lightningd picks one, and the part is matched by hash and partid until
+// lightningd shows it.
+const NoGroup = ^uint64(0)
+
+// Part states, as listsendpays reports them.
+const (
+	Pending = iota
+	Complete
+	Failed
+)
+
+// Grace is how long a reservation outlives its payer's retry_for, and how
+// long a part recorded at the hook may go unseen in lightningd's records
+// before it is taken for a send that failed before any HTLC existed.
+const Grace = 10 * time.Second
+
+// minRetention keeps parts this long even without a budget: raw sends sum
+// the parts of one payment hash.
+const minRetention = 24 * time.Hour
+
+// Ledger is what the node has sent and what approved payments may still
+// send. Its methods are safe for concurrent use.
+type Ledger struct {
+	now func() time.Time
+
+	mu        sync.Mutex // protects everything below
+	seq       uint64
+	node      account
+	parts     []*part // every part, ordered by created, oldest first
+	byKey     map[PartKey]*part
+	byHash    map[Hash]amount.MSat // sent by the pending parts of a payment hash
+	unseen    []*part              // recorded at the hook, maybe not yet shown by lightningd
+	approvals approvals            // kept past their deadline to link late parts
+	received  map[Hash]received    // what our own invoices received, by hash
+	selfParts map[Hash][]*part     // parts of payments to ourselves
+	id        string               // our node id
+	loaded    bool                 // lightningd's records have been read
+	loading   bool                 // they are being merged: persist nothing yet
+	loadErr   string               // why they could not be, if not
+	journal   journal
+}
+
+// New returns an empty ledger whose time is now (unix seconds are what
+// lightningd's records use). Until Load it refuses whatever a budget
+// would have to price.
+func New(now func() time.Time) *Ledger {
+	return &Ledger{now: now, byKey: map[PartKey]*part{}, byHash: map[Hash]amount.MSat{},
+		received: map[Hash]received{}, selfParts: map[Hash][]*part{}, journal: newJournal()}
+}
+
+// SetWindows replaces the node's budget, summing what the new windows
+// hold already.
+func (l *Ledger) SetWindows(ws []Window) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.node.setWindows(ws, l.parts, l.now().Unix())
+	// A budget set at runtime keeps records from now on, of what its
+	// windows already hold too.
+	if l.persists() && l.loaded {
+		for _, p := range l.parts {
+			if p.live() {
+				l.journal.part(p.key)
+			}
+		}
+	}
+}
+
+// HasBudget reports whether the node has budget windows.
+func (l *Ledger) HasBudget() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.node.windows) > 0
+}
+
+// advance rolls every window forward to now and ends approvals past their
+// deadline; l.mu is held.
+func (l *Ledger) advance() {
+	now := l.now()
+	l.node.advance(l.parts, now.Unix())
+	l.approvals.expired(now, l.deactivate)
+	l.compact(now)
+}
+
+// compact forgets parts older than every window (and minRetention) and
+// approvals long past their deadline; l.mu is held.
+func (l *Ledger) compact(now time.Time) {
+	keep := max(minRetention, l.node.longest())
+	cutoff := now.Add(-keep).Unix()
+	n := sort.Search(len(l.parts), func(i int) bool { return l.parts[i].created > cutoff })
+	if n > 1024 && n > len(l.parts)/4 {
+		for _, p := range l.parts[:n] {
+			l.forget(p)
+			if l.persists() {
+				l.journal.part(p.key) // its record goes too
+			}
+		}
+		l.parts = append(l.parts[:0:0], l.parts[n:]...)
+		l.node.dropped(n)
+		for h, r := range l.received {
+			if r.at < cutoff {
+				delete(l.received, h)
+			}
+		}
+	}
+	l.approvals.prune(now, l.deactivate)
+}
+
+// persists reports whether records are kept: only budgets need them.
+func (l *Ledger) persists() bool { return len(l.node.windows) > 0 }

@@ -1,0 +1,294 @@
+package ledger
+
+import (
+	"sort"
+
+	"github.com/payupto/pay-up-to/amount"
+)
+
+// part is one HTLC this node originated.
+type part struct {
+	key  PartKey
+	sent amount.MSat // amount_sent_msat: what left our channel, fees included
+	// delivered is what a part to ourselves delivers (its amount_msat);
+	// credit is what our own invoice is known to have received of it.
+	// Only a credit makes a payment to ourselves count less than sent.
+	delivered, credit amount.MSat
+	created           int64 // unix seconds, as listsendpays' created_at
+	state             uint8
+	self              bool // a payment to our own node (a rebalance)
+	// confirmed: lightningd's records or notifications have shown it; a
+	// part recorded at the hook whose send failed early never shows up.
+	confirmed bool
+	approval  *approval
+}
+
+func (p *part) live() bool { return p.state != Failed }
+
+// counted is what the budget counts: what was sent, less what came back
+// to our own invoice.
+func (p *part) counted() amount.MSat { return p.sent - min(p.credit, p.sent) }
+
+// Send is one low-level send (sendpay, sendonion, injectpaymentonion) as
+// the hook prices it.
+type Send struct {
+	Key PartKey
+	// ID is the caller's JSON-RPC id: a payer's calls are chained from
+	// the approved command's id. It is not authentication.
+	ID string
+	// Sent is what leaves our channel; Delivered what a send to ourselves
+	// delivers.
+	Sent, Delivered amount.MSat
+	// Self: the route ends at our own node. Trusted: lightningd chose the
+	// preimage of our own unpaid invoice for Key.Hash, so no hop can claim
+	// the payment; only such a send is exempt from the limit.
+	Self, Trusted bool
+	// Unpriced: Sent is not what the send takes (injectpaymentonion on
+	// lightningd v26.06+); only a part of an approved payment may go.
+	Unpriced bool
+}
+
+// Admit decides a send: a part of an approved payment within its
+// allowance goes through; any other is held to the limit (all parts of
+// its payment hash together; hasLimit false: none) and to the budget. A
+// send to ourselves counts in full until our invoice shows what it
+// received. What goes through is recorded as a pending part.
+func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.advance()
+	if p := l.byKey[s.Key]; p != nil && p.live() {
+		return nil // lightningd refuses a part it already has
+	}
+	a := l.link(s.Key.Hash, s.ID, s.Sent)
+	if s.Unpriced && a == nil {
+		return &Verdict{Reason: Unpriced}
+	}
+	if a != nil {
+		if a.live+s.Sent > a.allowance || a.live+s.Sent < a.live {
+			return &Verdict{Reason: OverApproval, Part: s.Sent, Out: a.live, Max: a.allowance, Method: a.method}
+		}
+		if !a.active && len(l.node.windows) > 0 {
+			if v := l.node.over(s.Sent, l.parts); v != nil {
+				return v
+			}
+		}
+	} else {
+		out := l.byHash[s.Key.Hash]
+		if hasLimit && !(s.Self && s.Trusted) && (out+s.Sent > limit || out+s.Sent < out) {
+			return &Verdict{Reason: OverLimit, Part: s.Sent, Out: out, Max: limit}
+		}
+		if len(l.node.windows) > 0 {
+			if !l.loaded {
+				return &Verdict{Reason: NotRead, Why: l.loadErr}
+			}
+			if v := l.node.over(s.Sent, l.parts); v != nil {
+				return v
+			}
+		}
+	}
+	if old := l.byKey[s.Key]; old != nil { // a failed part sent again
+		l.remove(old)
+	}
+	p := &part{key: s.Key, sent: s.Sent, created: l.now().Unix(), state: Pending, self: s.Self, approval: a}
+	if s.Self {
+		p.delivered = s.Delivered
+	}
+	l.insert(p)
+	l.unseen = append(l.unseen, p)
+	return nil
+}
+
+// insert adds a new part, keeping parts ordered by creation; l.mu is held.
+func (l *Ledger) insert(p *part) {
+	idx := len(l.parts)
+	if idx > 0 && l.parts[idx-1].created > p.created {
+		idx = sort.Search(len(l.parts), func(i int) bool { return l.parts[i].created > p.created })
+	}
+	l.parts = append(l.parts, nil)
+	copy(l.parts[idx+1:], l.parts[idx:])
+	l.parts[idx] = p
+	l.node.inserted(p)
+	l.byKey[p.key] = p
+	if p.state == Pending {
+		l.out(p.key.Hash, int64(p.sent))
+	}
+	if p.approval != nil && p.live() {
+		l.charge(p.approval, int64(p.counted()))
+	}
+	l.persistPart(p)
+	if p.self {
+		l.selfParts[p.key.Hash] = append(l.selfParts[p.key.Hash], p)
+		l.credit(p.key.Hash)
+	}
+}
+
+// update changes a known part's state, amount sent and credit; l.mu is
+// held.
+func (l *Ledger) update(p *part, state uint8, sent, credit amount.MSat) {
+	oldLive, oldPending, oldCounted, oldSent := p.live(), p.state == Pending, p.counted(), p.sent
+	p.state, p.sent, p.credit = state, sent, credit
+	var delta int64
+	if oldLive {
+		delta -= int64(oldCounted)
+	}
+	if oldPending {
+		l.out(p.key.Hash, -int64(oldSent))
+	}
+	if p.live() {
+		delta += int64(p.counted())
+	}
+	if p.state == Pending {
+		l.out(p.key.Hash, int64(p.sent))
+	}
+	l.node.changed(p, delta)
+	if p.approval != nil {
+		l.charge(p.approval, delta)
+	}
+	l.persistPart(p)
+}
+
+// remove drops a failed part so its key can be sent again; l.mu is held.
+func (l *Ledger) remove(p *part) {
+	i := sort.Search(len(l.parts), func(i int) bool { return l.parts[i].created >= p.created })
+	for ; i < len(l.parts) && l.parts[i] != p; i++ {
+	}
+	if i == len(l.parts) {
+		return
+	}
+	l.node.removed(i)
+	l.parts = append(l.parts[:i], l.parts[i+1:]...)
+	delete(l.byKey, p.key)
+}
+
+func (l *Ledger) forget(p *part) {
+	delete(l.byKey, p.key)
+	if p.self {
+		delete(l.selfParts, p.key.Hash)
+	}
+	if p.state == Pending {
+		l.out(p.key.Hash, -int64(p.sent))
+	}
+}
+
+// out adds delta to what is in flight for a payment hash. Only pending
+// parts count: lightningd takes no new part for a hash already paid.
+func (l *Ledger) out(hash Hash, delta int64) {
+	if v := int64(l.byHash[hash]) + delta; v > 0 {
+		l.byHash[hash] = amount.MSat(v)
+	} else {
+		delete(l.byHash, hash)
+	}
+}
+
+// Row is a part as lightningd reports it (listsendpays, sendpay_success,
+// sendpay_failure).
+type Row struct {
+	Key             PartKey
+	Sent, Delivered amount.MSat // amount_sent_msat, amount_msat
+	Created         int64       // created_at, unix seconds
+	State           uint8
+	Destination     string // the node it pays
+}
+
+// Resolve applies what lightningd reports of a part. A complete part
+// settles its payment: the approval's unspent allowance is freed.
+func (l *Ledger) Resolve(r Row) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.advance()
+	l.apply(r)
+	if r.State == Complete {
+		for _, a := range l.approvals.byHash[r.Key.Hash] {
+			if a.active {
+				l.deactivate(a)
+			}
+		}
+	}
+}
+
+// apply merges a reported part; l.mu is held.
+func (l *Ledger) apply(r Row) {
+	p := l.byKey[r.Key]
+	if q := l.byKey[PartKey{r.Key.Hash, NoGroup, r.Key.PartID}]; p == nil && q != nil && !q.confirmed {
+		// Sent without a groupid: now we know the one lightningd chose.
+		delete(l.byKey, q.key)
+		l.journal.del("p", q.key.String())
+		q.key = r.Key
+		l.byKey[q.key] = q
+		p = q
+	}
+	if p == nil {
+		if r.State == Failed {
+			return
+		}
+		p = &part{key: r.Key, sent: r.Sent, created: r.Created, state: r.State, confirmed: true,
+			self: r.Destination != "" && r.Destination == l.id, approval: l.link(r.Key.Hash, "", r.Sent)}
+		if p.self {
+			p.delivered = r.Delivered
+		}
+		l.insert(p)
+		return
+	}
+	p.confirmed = true
+	if p.state != Pending && r.State == Pending {
+		return // a final state is never undone
+	}
+	if p.self && r.Delivered != 0 {
+		p.delivered = r.Delivered
+	}
+	l.update(p, r.State, r.Sent, p.credit)
+	if p.self {
+		l.credit(p.key.Hash)
+	}
+}
+
+// Unconfirmed lists the payment hashes of parts recorded at the hook that
+// lightningd has not shown after Grace, newest first.
+func (l *Ledger) Unconfirmed() []Hash {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old := l.now().Add(-Grace).Unix()
+	seen := map[Hash]bool{}
+	var hashes []Hash
+	// Drop the parts shown since, or gone; keep the order.
+	kept := l.unseen[:0]
+	for _, p := range l.unseen {
+		if !p.confirmed && p.state == Pending && l.byKey[p.key] == p {
+			kept = append(kept, p)
+		}
+	}
+	clear(l.unseen[len(kept):])
+	l.unseen = kept
+	for i := len(l.unseen) - 1; i >= 0; i-- {
+		p := l.unseen[i]
+		if p.created > old {
+			continue
+		}
+		if !seen[p.key.Hash] {
+			seen[p.key.Hash] = true
+			hashes = append(hashes, p.key.Hash)
+		}
+	}
+	return hashes
+}
+
+// Reconcile applies lightningd's rows for one payment hash; a part
+// recorded at the hook that has no row was never sent (its call failed
+// before an HTLC existed) and stops counting.
+func (l *Ledger) Reconcile(hash Hash, rows []Row) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.advance()
+	have := map[PartKey]bool{}
+	for _, r := range rows {
+		have[r.Key] = true
+		l.apply(r)
+	}
+	old := l.now().Add(-Grace).Unix()
+	for _, p := range l.unseen {
+		if p.key.Hash == hash && !p.confirmed && !have[p.key] && p.state == Pending && p.created <= old && l.byKey[p.key] == p {
+			l.update(p, Failed, p.sent, p.credit)
+		}
+	}
+}

@@ -1,0 +1,311 @@
+package ledger
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payupto/pay-up-to/amount"
+)
+
+// Records keep what lightningd's history may lose (delpay, autoclean) and
+// what it never had (reservations), in lightningd's datastore under
+// ["pay-up-to", kind, name]:
+//
+//	p/<hash>-<groupid>-<partid>  created,sent,counted,state,self
+//	r/<name>                     created,deadline,allowance,hash,id
+//
+// (times in unix seconds, amounts in msat). The ledger queues them; the
+// caller writes them and reads them back at start.
+
+// Write is one datastore write: Value nil deletes the key.
+type Write struct {
+	Kind, Name string
+	Value      *string
+}
+
+// journal queues writes; writes to one key coalesce. Part records are
+// rendered when taken, so a busy part is written once.
+type journal struct {
+	mu    sync.Mutex // protects parts and named
+	parts map[PartKey]struct{}
+	named map[[2]string]*string
+	wake  chan struct{}
+}
+
+func newJournal() journal {
+	return journal{parts: map[PartKey]struct{}{}, named: map[[2]string]*string{}, wake: make(chan struct{}, 1)}
+}
+
+func (j *journal) part(k PartKey) {
+	j.mu.Lock()
+	j.parts[k] = struct{}{}
+	j.mu.Unlock()
+	j.poke()
+}
+
+func (j *journal) put(kind, name, val string) { j.set(kind, name, &val) }
+func (j *journal) del(kind, name string)      { j.set(kind, name, nil) }
+
+func (j *journal) set(kind, name string, val *string) {
+	j.mu.Lock()
+	j.named[[2]string{kind, name}] = val
+	j.mu.Unlock()
+	j.poke()
+}
+
+func (j *journal) poke() {
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wake receives when writes are queued.
+func (l *Ledger) Wake() <-chan struct{} { return l.journal.wake }
+
+// Writes takes up to n queued writes.
+func (l *Ledger) Writes(n int) []Write {
+	j := &l.journal
+	j.mu.Lock()
+	var out []Write
+	for k, v := range j.named {
+		if len(out) == n {
+			break
+		}
+		out = append(out, Write{k[0], k[1], v})
+		delete(j.named, k)
+	}
+	keys := make([]PartKey, 0, min(len(j.parts), n-len(out)))
+	for k := range j.parts {
+		if len(keys) == cap(keys) {
+			break
+		}
+		keys = append(keys, k)
+		delete(j.parts, k)
+	}
+	j.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		w := Write{Kind: "p", Name: k.String()}
+		if p := l.byKey[k]; p != nil && p.live() {
+			v := partRecord(p)
+			w.Value = &v
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// Retry queues a write that failed again, unless a newer one is queued.
+func (l *Ledger) Retry(w Write) {
+	j := &l.journal
+	if w.Kind == "p" {
+		if k, ok := parseKey(w.Name); ok {
+			j.part(k)
+		}
+		return
+	}
+	j.mu.Lock()
+	if _, newer := j.named[[2]string{w.Kind, w.Name}]; !newer {
+		j.named[[2]string{w.Kind, w.Name}] = w.Value
+	}
+	j.mu.Unlock()
+	j.poke()
+}
+
+// persistPart queues the part's record; l.mu is held.
+func (l *Ledger) persistPart(p *part) {
+	if l.persists() && !l.loading {
+		l.journal.part(p.key)
+	}
+}
+
+func (l *Ledger) persistApproval(a *approval) {
+	if !l.persists() {
+		return
+	}
+	if a.name == "" {
+		l.seq++
+		a.name = fmt.Sprintf("%d-%d", a.created.UnixNano(), l.seq)
+	}
+	var h string
+	if !a.hash.IsZero() {
+		h = a.hash.String()
+	}
+	l.journal.put("r", a.name, fmt.Sprintf("%d,%d,%d,%s,%s", a.created.Unix(), a.deadline.Unix(), a.allowance, h, a.id))
+}
+
+func partRecord(p *part) string {
+	self := 0
+	if p.self {
+		self = 1
+	}
+	return fmt.Sprintf("%d,%d,%d,%d,%d", p.created, p.sent, p.counted(), p.state, self)
+}
+
+// Saved is what the datastore kept: parts and reservations.
+type Saved struct {
+	parts     map[PartKey]*part
+	approvals []*approval
+}
+
+// Add reads one record; it reports false for one it cannot read.
+func (s *Saved) Add(kind, name, value string) bool {
+	f := strings.Split(value, ",")
+	switch {
+	case kind == "p" && len(f) == 5:
+		k, ok := parseKey(name)
+		n := nums(f)
+		if !ok || n == nil || n[2] > n[1] {
+			return false
+		}
+		if s.parts == nil {
+			s.parts = map[PartKey]*part{}
+		}
+		s.parts[k] = &part{key: k, created: int64(n[0]), sent: amount.MSat(n[1]), credit: amount.MSat(n[1] - n[2]),
+			state: uint8(min(n[3], Failed)), self: n[4] == 1}
+		return true
+	case kind == "r" && len(f) >= 5:
+		n := nums(f[:3])
+		h, ok := ParseHash(f[3])
+		if n == nil || !ok && f[3] != "" {
+			return false
+		}
+		s.approvals = append(s.approvals, &approval{name: name, created: time.Unix(int64(n[0]), 0), deadline: time.Unix(int64(n[1]), 0),
+			allowance: amount.MSat(n[2]), hash: h, id: strings.Join(f[4:], ","), method: "a payment before restart"})
+		return true
+	}
+	return false
+}
+
+func nums(f []string) []uint64 {
+	n := make([]uint64, len(f))
+	for i, s := range f {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil
+		}
+		n[i] = v
+	}
+	return n
+}
+
+func parseKey(s string) (PartKey, bool) {
+	f := strings.Split(s, "-")
+	if len(f) != 3 {
+		return PartKey{}, false
+	}
+	n := nums(f[1:])
+	h, ok := ParseHash(f[0])
+	if n == nil || !ok {
+		return PartKey{}, false
+	}
+	return PartKey{Hash: h, GroupID: n[0], PartID: n[1]}, true
+}
+
+// Load merges lightningd's records (listsendpays) and the datastore's
+// into the ledger; nodeID is our own node's id. The datastore keeps
+// parts whose history was deleted, and what came back of a payment to
+// ourselves; the records give their current state.
+func (l *Ledger) Load(rows []Row, sv Saved, nodeID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.id = nodeID
+	was := make(map[PartKey]string, len(sv.parts))
+	for k, s := range sv.parts {
+		was[k] = partRecord(s)
+	}
+	l.loading = true
+	for _, r := range rows {
+		s := sv.parts[r.Key]
+		if s != nil {
+			delete(sv.parts, r.Key)
+		}
+		l.apply(r)
+		p := l.byKey[r.Key]
+		if p == nil {
+			continue
+		}
+		p.confirmed = true
+		if s != nil && p.self && s.credit > 0 && p.live() {
+			l.update(p, p.state, p.sent, min(s.credit, p.sent))
+		}
+	}
+	for _, s := range sv.parts { // deleted from lightningd's history
+		if l.byKey[s.key] == nil {
+			s.confirmed = true
+			l.insert(s)
+		}
+	}
+	now := l.now()
+	for _, a := range sv.approvals {
+		if a.deadline.Before(now) {
+			l.journal.del("r", a.name) // outlived its payer
+			continue
+		}
+		a.active = true
+		for _, p := range l.parts {
+			if p.key.Hash == a.hash && !a.hash.IsZero() && p.live() {
+				p.approval = a
+				a.live += p.counted()
+			}
+		}
+		l.approvals.add(a)
+		l.node.reserved += a.reserved()
+	}
+	l.loaded, l.loadErr, l.loading = true, "", false
+	l.advance()
+	// Keep a record of every part a window may count that the datastore
+	// does not have as it is now.
+	if l.persists() {
+		keep := l.now().Add(-minRetention).Unix()
+		for _, w := range l.node.windows {
+			keep = min(keep, w.cutoff)
+		}
+		for _, p := range l.parts {
+			if p.created > keep && p.live() && was[p.key] != partRecord(p) {
+				l.journal.part(p.key)
+			}
+		}
+		for k := range was {
+			if p := l.byKey[k]; p == nil || !p.live() {
+				l.journal.part(k)
+			}
+		}
+	}
+}
+
+// FailLoad notes why lightningd's records could not be read.
+func (l *Ledger) FailLoad(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.loadErr = err.Error()
+}
+
+// Status is the ledger now, for pay-up-to-status.
+type Status struct {
+	// Loaded: the node's records are read; until then the windows' spent
+	// figures are not known. LoadErr says why they could not be, if not.
+	Loaded  bool
+	LoadErr string
+	Windows []WindowStatus
+}
+
+// Status reports the node's windows.
+func (l *Ledger) Status() Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.advance()
+	return Status{Loaded: l.loaded, LoadErr: l.loadErr, Windows: l.node.status()}
+}
+
+// NodeID is our own node's id, once the records are loaded.
+func (l *Ledger) NodeID() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.id
+}

@@ -1,0 +1,227 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/payupto/pay-up-to/amount"
+)
+
+// Window is one rolling budget: at most Amount may leave the node in any
+// Period.
+type Window struct {
+	Spec   string // as configured, e.g. "0.002btc/1d"
+	Amount amount.MSat
+	Period time.Duration
+}
+
+// periodUnits are the suffixes a budget period takes.
+var periodUnits = map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+
+// maxPeriod keeps periods far from time.Duration's overflow.
+const maxPeriod = 100 * 365 * 24 * time.Hour
+
+// ParseBudget reads a comma-separated list of AMOUNT/PERIOD windows, e.g.
+// "0.002btc/1h,0.01btc/1d". An empty string is no budget.
+func ParseBudget(s string) ([]Window, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var ws []Window
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		a, p, ok := strings.Cut(item, "/")
+		if !ok {
+			return nil, fmt.Errorf("budget: %q is not AMOUNT/PERIOD (e.g. 0.01btc/1d)", item)
+		}
+		m, err := amount.ParseMSat(a)
+		if err != nil {
+			return nil, fmt.Errorf("budget: %q: %v", item, err)
+		}
+		d, err := parsePeriod(p)
+		if err != nil {
+			return nil, fmt.Errorf("budget: %q: %v", item, err)
+		}
+		for _, w := range ws {
+			if w.Period == d {
+				return nil, fmt.Errorf("budget: two windows of %s", p)
+			}
+		}
+		ws = append(ws, Window{Spec: item, Amount: m, Period: d})
+	}
+	return ws, nil
+}
+
+// parsePeriod reads a positive whole number followed by s, m, h, d or w.
+func parsePeriod(p string) (time.Duration, error) {
+	if len(p) < 2 {
+		return 0, fmt.Errorf("period %q is not a number followed by s, m, h, d or w", p)
+	}
+	unit, ok := periodUnits[p[len(p)-1]]
+	if !ok {
+		return 0, fmt.Errorf("period %q does not end in s, m, h, d or w", p)
+	}
+	n, err := strconv.ParseUint(p[:len(p)-1], 10, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("period %q is not a whole number of %c", p, p[len(p)-1])
+	}
+	if err != nil || n == 0 || n > uint64(maxPeriod/unit) {
+		return 0, fmt.Errorf("period %q must be between 1%c and 100 years", p, p[len(p)-1])
+	}
+	return time.Duration(n) * unit, nil
+}
+
+// account holds budget windows and what its approvals reserve: the node's.
+type account struct {
+	windows  []windowSum
+	reserved amount.MSat // sum of its active approvals' reserved()
+}
+
+// windowSum is a window with the running total of the live parts created
+// after its cutoff; parts[head:] of the ledger are those parts.
+type windowSum struct {
+	Window
+	cutoff int64
+	head   int
+	sum    amount.MSat
+}
+
+func (c *account) setWindows(ws []Window, parts []*part, now int64) {
+	c.windows = c.windows[:0]
+	for _, w := range ws {
+		s := windowSum{Window: w, cutoff: now - int64(w.Period/time.Second)}
+		s.head = sort.Search(len(parts), func(i int) bool { return parts[i].created > s.cutoff })
+		for _, p := range parts[s.head:] {
+			if p.live() {
+				s.sum += p.counted()
+			}
+		}
+		c.windows = append(c.windows, s)
+	}
+}
+
+// advance rolls the windows forward to now.
+func (c *account) advance(parts []*part, now int64) {
+	for i := range c.windows {
+		w := &c.windows[i]
+		w.cutoff = now - int64(w.Period/time.Second)
+		for w.head < len(parts) && parts[w.head].created <= w.cutoff {
+			if p := parts[w.head]; p.live() {
+				w.sum -= p.counted()
+			}
+			w.head++
+		}
+	}
+}
+
+func (c *account) longest() time.Duration {
+	var d time.Duration
+	for _, w := range c.windows {
+		d = max(d, w.Period)
+	}
+	return d
+}
+
+// inserted counts a part just put into the ordered parts.
+func (c *account) inserted(p *part) {
+	for i := range c.windows {
+		w := &c.windows[i]
+		if p.created <= w.cutoff {
+			w.head++
+		} else if p.live() {
+			w.sum += p.counted()
+		}
+	}
+}
+
+// changed adds delta to what p counts in the windows that hold it.
+func (c *account) changed(p *part, delta int64) {
+	for i := range c.windows {
+		if w := &c.windows[i]; p.created > w.cutoff {
+			w.sum = amount.MSat(int64(w.sum) + delta)
+		}
+	}
+}
+
+// removed notes that the part at index i of the ordered parts is gone.
+func (c *account) removed(i int) {
+	for j := range c.windows {
+		if w := &c.windows[j]; i < w.head {
+			w.head--
+		}
+	}
+}
+
+// dropped notes that the oldest n parts are gone.
+func (c *account) dropped(n int) {
+	for i := range c.windows {
+		c.windows[i].head = max(0, c.windows[i].head-n)
+	}
+}
+
+// used is what window w holds now: its parts and every reservation.
+func (c *account) used(w *windowSum) amount.MSat { return w.sum + c.reserved }
+
+// over returns the verdict on spending req more now, or nil. When several
+// windows refuse, it names the one that frees up last.
+func (c *account) over(req amount.MSat, parts []*part) *Verdict {
+	var worst *windowSum
+	var worstAt int64 // 0: never fits
+	for i := range c.windows {
+		w := &c.windows[i]
+		used := c.used(w)
+		if used+req <= w.Amount && used+req >= used {
+			continue
+		}
+		at := c.availableAt(w, req, parts)
+		if worst == nil || worstAt != 0 && (at == 0 || at > worstAt) {
+			worst, worstAt = w, at
+		}
+	}
+	if worst == nil {
+		return nil
+	}
+	return &Verdict{Reason: OverBudget, Window: worst.Window, Used: c.used(worst), Requested: req, AvailableAt: worstAt}
+}
+
+// availableAt is when enough of w's parts will have rolled out for req to
+// fit, or 0 if it never will (reservations alone leave no room).
+func (c *account) availableAt(w *windowSum, req amount.MSat, parts []*part) int64 {
+	if c.reserved+req > w.Amount || c.reserved+req < c.reserved {
+		return 0
+	}
+	need := c.used(w) + req - w.Amount
+	var freed amount.MSat
+	for _, p := range parts[w.head:] {
+		if !p.live() {
+			continue
+		}
+		if freed += p.counted(); freed >= need {
+			return p.created + int64(w.Period/time.Second)
+		}
+	}
+	return 0
+}
+
+// WindowStatus is one window now, in msat.
+type WindowStatus struct {
+	Window
+	Spent, Reserved, Available amount.MSat
+}
+
+func (c *account) status() []WindowStatus {
+	out := make([]WindowStatus, 0, len(c.windows))
+	for i := range c.windows {
+		w := &c.windows[i]
+		s := WindowStatus{Window: w.Window, Spent: w.sum, Reserved: c.reserved}
+		if used := c.used(w); used < w.Amount {
+			s.Available = w.Amount - used
+		}
+		out = append(out, s)
+	}
+	return out
+}
