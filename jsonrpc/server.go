@@ -34,6 +34,14 @@ type Fallback interface {
 	Fallback(params Value, cause error) any
 }
 
+// Deferred is what a handler returns when its answer must wait, for
+// instance on a call to lightningd (which may pass this plugin's own hook
+// first, so the stdin loop must not wait for it). The server goes on
+// reading, and runs the function on its own goroutine; the answer is what
+// it passes to reply, which only its first call writes. A handler that
+// defers must copy what it keeps of params: their bytes are reused.
+type Deferred func(reply func(result any, err error))
+
 // Server reads requests from lightningd and writes answers.
 type Server struct {
 	handlers map[string]Handler
@@ -118,11 +126,41 @@ func (s *Server) dispatch(m Message) error {
 		if errors.Is(err, ErrShutdown) {
 			return err
 		}
+		if d, ok := res.(Deferred); ok && err == nil {
+			s.later(append(Value(nil), req.ID...), req.Method, fb, d)
+			return nil
+		}
 		if req.ID != nil {
 			s.reply(req.ID, res, err)
 		}
 	}
 	return nil
+}
+
+// later runs a deferred answer. A panic in it is answered like one in
+// a handler: fb's answer (with no params), or an internal error.
+func (s *Server) later(id Value, method string, fb Fallback, d Deferred) {
+	var once sync.Once
+	reply := func(res any, err error) {
+		once.Do(func() {
+			s.reply(id, res, err)
+			s.flush()
+		})
+	}
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.Log("broken", "panic in deferred %s: %v\n%s", method, p, debug.Stack())
+				cause := Errorf(ErrInternal, "jsonrpc: panic in %s: %v", method, p)
+				if fb != nil {
+					reply(fb.Fallback(nil, cause), nil)
+				} else {
+					reply(nil, cause)
+				}
+			}
+		}()
+		d(reply)
+	}()
 }
 
 // call runs h, turning a panic into fb's answer or an internal error.

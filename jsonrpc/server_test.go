@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -145,4 +148,64 @@ func TestBurst(t *testing.T) {
 	var out bytes.Buffer
 	assert.NilError(t, testServer(&out, 0).Serve(strings.NewReader(in.String())))
 	assert.Equal(t, out.String(), want.String())
+}
+
+// TestDeferred: a deferred answer does not hold up the requests after
+// it, is written once, with its own id, and a panic in it is answered.
+func TestDeferred(t *testing.T) {
+	pr, pw := io.Pipe()
+	var out syncBuffer
+	s := NewServer(&out, 0)
+	release := make(chan struct{})
+	s.Handle("slow", HandlerFunc(func(p Value) (any, error) {
+		return Deferred(func(reply func(any, error)) {
+			<-release
+			reply(Value(`"late"`), nil)
+			reply(Value(`"twice"`), nil)
+		}), nil
+	}))
+	s.Handle("echo", HandlerFunc(func(p Value) (any, error) { return p, nil }))
+	s.Handle("boom", guarded{})
+	s.Handle("deferpanic", HandlerFunc(func(Value) (any, error) {
+		return Deferred(func(func(any, error)) { panic("later") }), nil
+	}))
+	done := make(chan error)
+	go func() { done <- s.Serve(pr) }()
+	io.WriteString(pw, `{"jsonrpc":"2.0","id":"a/1","method":"slow","params":{}}`+"\n\n")
+	io.WriteString(pw, `{"jsonrpc":"2.0","id":"a/2","method":"echo","params":2}`+"\n\n")
+	waitFor(t, &out, `"id":"a/2","result":2`)
+	assert.Assert(t, !strings.Contains(out.String(), `"a/1"`))
+	close(release)
+	waitFor(t, &out, `{"jsonrpc":"2.0","id":"a/1","result":"late"}`)
+	io.WriteString(pw, `{"jsonrpc":"2.0","id":3,"method":"deferpanic","params":{}}`+"\n\n")
+	waitFor(t, &out, `"id":3,"error":{"code":-32603`)
+	pw.Close()
+	assert.NilError(t, <-done)
+	assert.Assert(t, !strings.Contains(out.String(), "twice"))
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func waitFor(t *testing.T, b *syncBuffer, want string) {
+	t.Helper()
+	for i := 0; i < 500 && !strings.Contains(b.String(), want); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Assert(t, is.Contains(b.String(), want))
 }
