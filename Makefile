@@ -2,12 +2,48 @@
 GO ?= go
 BIN := pay-up-to
 export CGO_ENABLED := 0
-GOFLAGS_BUILD := -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 
-.PHONY: build test integration bench fuzz demo golden check regtest regtest-demo
+# The version baked in: the tag without its v when HEAD is tagged vX.Y.Z
+# and the tree is clean; else VERSION+commit, -dirty after it when the tree
+# has changes; VERSION alone without git. The same commit always gives
+# the same version, so the same bytes.
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+TAG := $(shell git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null)
+DIRTY := $(if $(COMMIT),$(shell git status --porcelain 2>/dev/null | grep -q . && echo dirty))
+VERSION := $(shell cat VERSION)$(if $(COMMIT),+$(COMMIT))$(if $(DIRTY),-dirty)
+ifneq ($(TAG),)
+ifeq ($(DIRTY),)
+VERSION := $(TAG:v%=%)
+endif
+endif
+GOFLAGS_BUILD := -trimpath -buildvcs=false -ldflags='-s -w -buildid= -X main.version=$(VERSION)'
+
+.PHONY: build test integration bench fuzz demo golden check regtest regtest-demo release release-check
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) .
+
+# dist/: a static binary per target, named with the version and target,
+# and SHA256SUMS. GOFLAGS and the per-architecture levels are fixed so
+# that no go env setting changes the bytes.
+RELEASE_TARGETS := linux/amd64 linux/arm64 linux/arm
+release:
+	rm -rf dist
+	mkdir dist
+	@set -e; for t in $(RELEASE_TARGETS); do \
+		os=$${t%/*}; arch=$${t#*/}; name=$(BIN)-$(VERSION)-$$os-$$arch; \
+		if [ $$arch = arm ]; then name=$${name}v7; fi; \
+		echo "$(GO) build ... -o dist/$$name"; \
+		GOFLAGS= GOOS=$$os GOARCH=$$arch GOAMD64=v1 GOARM64=v8.0 GOARM=7 \
+			$(GO) build $(GOFLAGS_BUILD) -o dist/$$name .; \
+	done
+	cd dist && sha256sum $(BIN)-* > SHA256SUMS
+	@cat dist/SHA256SUMS
+
+# The release of the committed HEAD, built twice in two fresh clones, must
+# give the same checksums; each binary must be static and for its target.
+release-check:
+	GO=$(GO) .ci/release-check
 
 test:
 	$(GO) test ./...
@@ -27,15 +63,16 @@ bench: build
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./amount/:FuzzParseMSat ./amount/:FuzzDecode ./amount/:FuzzBolt11Amount \
 	./amount/:FuzzBolt12 ./jsonrpc/:FuzzReader .:FuzzPlugin \
-	./hooks/:FuzzParseBudget ./hooks/:FuzzSend ./hooks/:FuzzRow
+	./hooks/ledger/:FuzzParseBudget ./hooks/:FuzzSend ./hooks/:FuzzRow
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "== $${t#*:} ($(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) $${t%%:*} || exit 1; \
 	done
 
+# The demo plays lightningd, which starts plugins with LIGHTNINGD_PLUGIN=1.
 demo: build
-	$(GO) run ./integration/demo -bin ./$(BIN) testdata/session-v26.06.in
+	LIGHTNINGD_PLUGIN=1 $(GO) run ./integration/demo -bin ./$(BIN) testdata/session-v26.06.in
 
 # A regtest network to play with (btcd and N nodes in a line, pay-up-to on
 # l1), until Ctrl-C; regtest-demo plays a short session on one and exits.
@@ -48,7 +85,7 @@ regtest-demo: build
 	$(GO) run ./integration/regtest -demo -plugin ./$(BIN)
 
 golden:
-	$(GO) test ./hooks/ -run TestGolden -update
+	$(GO) test . -run TestGolden -update
 
 check:
 	$(GO) vet ./...
