@@ -144,6 +144,9 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 		return err
 	}
 	g.ledger.Load(rows, sv, info.ID)
+	g.watch.startWatching(ctx, c)
+	g.creditPaid(ctx, c)
+	g.rpc.Store(c)
 	return nil
 }
 

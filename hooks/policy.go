@@ -48,10 +48,11 @@ var spends = map[string]spend{
 }
 
 // Filters lists the commands the hook must see (CLN v25.12+ sends no
-// others): the payment commands, their preapprove calls, and the low-level
-// sends that offer every HTLC.
+// others): the payment commands, their preapprove calls, the low-level
+// sends that offer every HTLC, and the invoice commands whose preimage a
+// caller may choose (watched, never refused).
 func Filters() []string {
-	return []string{"pay", "xpay", "renepay", "sendamount", "keysend", "xkeysend", "preapproveinvoice", "preapprovekeysend", "sendpay", "sendonion", "injectpaymentonion"}
+	return []string{"pay", "xpay", "renepay", "sendamount", "keysend", "xkeysend", "preapproveinvoice", "preapprovekeysend", "sendpay", "sendonion", "injectpaymentonion", "invoice", "createinvoice"}
 }
 
 // args collects named parameters from positional or keyword params. Every

@@ -45,6 +45,8 @@ type Guard struct {
 	once   sync.Once
 	ledger *ledger.Ledger
 	stats  stats
+	watch  watch                          // who chose our invoices' preimages
+	rpc    atomic.Pointer[jsonrpc.Client] // lightningd, once connected
 }
 
 // stats are counts since start, for pay-up-to-status.
@@ -120,6 +122,10 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	g.init()
 	cmd, _ := params.Member("rpc_command")
 	method, id, cparams, err := command(cmd)
+	if invoiceCalls[method] != nil {
+		g.watch.note(method, cparams)
+		return continueAnswer, nil
+	}
 	if !guarded(method) && method != "" {
 		return continueAnswer, nil
 	}
@@ -128,7 +134,11 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	case err != nil:
 		r = unverified("a command", "cannot read the command: "+err.Error(), "", "")
 	case lowLevel[method] != nil:
-		r = g.decideSend(method, id, cparams)
+		s, v, rr := g.decideSend(method, id, cparams)
+		if c := g.rpc.Load(); v != nil && v.Reason == ledger.OverLimit && s.Self && c != nil {
+			return g.checkSelf(method, s, c), nil // does lightningd alone know its preimage?
+		}
+		r = rr
 	default:
 		r = g.decide(method, id, cparams)
 	}
@@ -145,17 +155,17 @@ func guarded(method string) bool {
 }
 
 // decideSend bounds a low-level send (see sends.go).
-func (g *Guard) decideSend(method, id string, params jsonrpc.Value) *refusal {
+func (g *Guard) decideSend(method, id string, params jsonrpc.Value) (ledger.Send, *ledger.Verdict, *refusal) {
 	s, err := g.readSend(method, id, params)
 	if err != nil {
 		if s.Key.Hash.IsZero() {
-			return unverified(method, err.Error(), "", "")
+			return s, nil, unverified(method, err.Error(), "", "")
 		}
-		return unverified(method, err.Error(), "payment_hash", s.Key.Hash.String())
+		return s, nil, unverified(method, err.Error(), "payment_hash", s.Key.Hash.String())
 	}
 	limit, hasLimit := g.Limit()
 	v := g.ledger.Admit(s, limit, hasLimit)
-	return sendRefusal(method, s, v)
+	return s, v, sendRefusal(method, s, v)
 }
 
 // tell reports a refusal: counted for pay-up-to-status, one line in
