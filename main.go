@@ -143,7 +143,11 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			Description: hooks.StatusDescription,
 			Handler:     jsonrpc.HandlerFunc(guard.ServeStatus),
 		}},
-		Subscriptions: []manifest.Subscription{{Topic: "sendpay_success", Handler: sendpays}, {Topic: "sendpay_failure", Handler: sendpays}},
+		Subscriptions: []manifest.Subscription{
+			{Topic: "sendpay_success", Handler: sendpays},
+			{Topic: "sendpay_failure", Handler: sendpays},
+			{Topic: "invoice_payment", Handler: guard.OnInvoicePayment},
+		},
 		Topics:        []string{hooks.RefusedTopic},
 		Init: func(c manifest.Config) string {
 			if why := guard.Ready(); why != "" {
