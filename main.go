@@ -148,7 +148,7 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			{Topic: "sendpay_failure", Handler: sendpays},
 			{Topic: "invoice_payment", Handler: guard.OnInvoicePayment},
 		},
-		Topics:        []string{hooks.RefusedTopic},
+		Topics: []string{hooks.RefusedTopic},
 		Init: func(c manifest.Config) string {
 			if why := guard.Ready(); why != "" {
 				return why
