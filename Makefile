@@ -72,7 +72,7 @@ fuzz:
 
 # The demo plays lightningd, which starts plugins with LIGHTNINGD_PLUGIN=1.
 demo: build
-	LIGHTNINGD_PLUGIN=1 $(GO) run ./integration/demo -bin ./$(BIN) testdata/session-v26.06.in
+	$(GO) run ./integration/demo -bin ./$(BIN) testdata/session-v26.06.in
 
 # A regtest network to play with (btcd and N nodes in a line, pay-up-to on
 # l1), until Ctrl-C; regtest-demo plays a short session on one and exits.

@@ -42,6 +42,7 @@ func main() {
 		log.Fatal(err)
 	}
 	cmd := exec.Command(*bin)
+	cmd.Env = append(os.Environ(), "LIGHTNINGD_PLUGIN=1") // as lightningd runs plugins
 	cmd.Stdin = bytes.NewReader(in)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()

@@ -70,7 +70,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("loadgen: %d hook calls, %d in flight, %d-call mix (%s), responders GOMAXPROCS=%d, %d CPUs\n", *n, *c, len(mix), methods(), *procs, runtime.NumCPU())
-	env := append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", *procs))
+	env := append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", *procs), "LIGHTNINGD_PLUGIN=1")
 	pc, fc := exec.Command(*bin), exec.Command(self, "-floor")
 	pc.Env, fc.Env = env, env
 	p := run(pc, *n, *c)
@@ -255,6 +255,7 @@ func startup(bin string, runs int) time.Duration {
 	var ts []time.Duration
 	for i := 0; i < runs; i++ {
 		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "LIGHTNINGD_PLUGIN=1")
 		stdin, _ := cmd.StdinPipe()
 		stdout, _ := cmd.StdoutPipe()
 		start := time.Now()
