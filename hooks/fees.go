@@ -53,7 +53,7 @@ func feeAllowance(method string, a map[string][]jsonrpc.Value, amt amount.MSat) 
 		floor = max(floor, f)
 	}
 	for _, v := range a["maxfeepercent"] {
-		p, err := millionths(strings.Trim(strings.TrimSpace(string(v)), `"`))
+		p, err := millionths(strings.TrimSpace(text(v)))
 		if err != nil {
 			return 0, fmt.Errorf("cannot read maxfeepercent: %v", err)
 		}
@@ -99,7 +99,7 @@ func retryFor(a map[string][]jsonrpc.Value) (time.Duration, error) {
 	}
 	var d time.Duration
 	for _, v := range vs {
-		n, err := strconv.ParseUint(strings.TrimSpace(string(v)), 10, 32)
+		n, err := strconv.ParseUint(strings.TrimSpace(text(v)), 10, 32)
 		if err != nil {
 			return 0, fmt.Errorf("cannot read retry_for %.20s", v)
 		}

@@ -122,6 +122,7 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 	if err := c.Call(ctx, "getinfo", nil, &info); err != nil {
 		return fmt.Errorf("getinfo: %w", err)
 	}
+	g.cln.Store(int32(clnVersion(info.Version)))
 	g.onionPriced.Store(onionAmountTrusted(info.Version))
 	// Whether xpay takes pay over (v24.11+; default true since v26.06):
 	// refusing a pay that xpay rewrites is ignored, and logged.
@@ -153,16 +154,8 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 // onionAmountTrusted reports whether injectpaymentonion's amount_msat is
 // what it debits: before v26.06 lightningd checks it against the onion.
 func onionAmountTrusted(version string) bool {
-	v := strings.TrimPrefix(version, "v")
-	major, rest, _ := strings.Cut(v, ".")
-	minor, _, _ := strings.Cut(rest, ".")
-	minor = strings.TrimRightFunc(minor, func(r rune) bool { return r < '0' || r > '9' })
-	ma, err1 := strconv.Atoi(major)
-	mi, err2 := strconv.Atoi(minor)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return ma < 26 || ma == 26 && mi < 6
+	v := clnVersion(version)
+	return v != 0 && v < 2606
 }
 
 // loadSaved reads the parts and reservations kept in the datastore.

@@ -11,15 +11,14 @@ import (
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
-// spend describes a command that spends: its positional parameter names,
-// and which of them hold the invoice, the amount and the destination.
-// Keyword aliases CLN accepts (pay's "invstring" since v26.06, the old
-// "msatoshi") are listed too.
+// spend describes a command that spends: which of its parameters hold
+// the invoice, the amount and the destination (their positions are in
+// params.go). Keyword aliases CLN accepts (pay's "invstring" since v26.06,
+// the old "msatoshi") are listed too.
 type spend struct {
-	positional []string
-	invoice    []string
-	amount     []string
-	dest       []string
+	invoice []string
+	amount  []string
+	dest    []string
 	// record: the amount of an amountless invoice is remembered for the
 	// preapproveinvoice call this command makes later.
 	record bool
@@ -37,14 +36,14 @@ type spend struct {
 // preapproveinvoice error in its own message, so there (and whenever xpay
 // is not taking over) `pay` is refused directly.
 var spends = map[string]spend{
-	"pay":               {positional: []string{"bolt11", "amount_msat"}, invoice: []string{"bolt11", "invstring"}, amount: []string{"amount_msat", "msatoshi"}, record: true, rewritten: true},
-	"xpay":              {positional: []string{"invstring", "amount_msat"}, invoice: []string{"invstring"}, amount: []string{"amount_msat"}, record: true},
-	"renepay":           {positional: []string{"invstring", "amount_msat"}, invoice: []string{"invstring"}, amount: []string{"amount_msat"}},
-	"sendamount":        {positional: []string{"invstring", "amount_msat"}, invoice: []string{"invstring"}, amount: []string{"amount_msat"}, record: true},
-	"keysend":           {positional: []string{"destination", "amount_msat"}, dest: []string{"destination"}, amount: []string{"amount_msat", "msatoshi"}},
-	"xkeysend":          {positional: []string{"destination", "amount_msat"}, dest: []string{"destination"}, amount: []string{"amount_msat"}},
-	"preapproveinvoice": {positional: []string{"bolt11"}, invoice: []string{"bolt11", "invstring"}},
-	"preapprovekeysend": {positional: []string{"destination", "payment_hash", "amount_msat"}, dest: []string{"destination"}, amount: []string{"amount_msat"}},
+	"pay":               {invoice: []string{"bolt11", "invstring"}, amount: []string{"amount_msat", "msatoshi"}, record: true, rewritten: true},
+	"xpay":              {invoice: []string{"invstring"}, amount: []string{"amount_msat"}, record: true},
+	"renepay":           {invoice: []string{"invstring"}, amount: []string{"amount_msat"}},
+	"sendamount":        {invoice: []string{"invstring"}, amount: []string{"amount_msat"}, record: true},
+	"keysend":           {dest: []string{"destination"}, amount: []string{"amount_msat", "msatoshi"}},
+	"xkeysend":          {dest: []string{"destination"}, amount: []string{"amount_msat"}},
+	"preapproveinvoice": {invoice: []string{"bolt11", "invstring"}},
+	"preapprovekeysend": {dest: []string{"destination"}, amount: []string{"amount_msat"}},
 }
 
 // Filters lists the commands the hook must see (CLN v25.12+ sends no
@@ -53,57 +52,6 @@ var spends = map[string]spend{
 // caller may choose (watched, never refused).
 func Filters() []string {
 	return []string{"pay", "xpay", "renepay", "sendamount", "keysend", "xkeysend", "preapproveinvoice", "preapprovekeysend", "sendpay", "sendonion", "injectpaymentonion", "invoice", "createinvoice"}
-}
-
-// args collects named parameters from positional or keyword params. Every
-// occurrence of a duplicated key is kept: lightningd rejects duplicates but
-// xpay's pay redirect reads the last one, so the policy checks them all.
-func args(params jsonrpc.Value, positional []string) (map[string][]jsonrpc.Value, error) {
-	out := map[string][]jsonrpc.Value{}
-	var err error
-	switch params.Kind() {
-	case '[':
-		i := 0
-		err = params.Elements(func(v jsonrpc.Value) bool {
-			if i < len(positional) && !v.IsNull() {
-				out[positional[i]] = append(out[positional[i]], v)
-			}
-			i++
-			return true
-		})
-	case '{':
-		err = params.Members(func(k string, v jsonrpc.Value) bool {
-			if !v.IsNull() {
-				out[k] = append(out[k], v)
-			}
-			return true
-		})
-	case 0, 'n':
-	default:
-		err = jsonrpc.ErrBadJSON
-	}
-	return out, err
-}
-
-func pick(a map[string][]jsonrpc.Value, names []string) []jsonrpc.Value {
-	var vs []jsonrpc.Value
-	for _, n := range names {
-		vs = append(vs, a[n]...)
-	}
-	return vs
-}
-
-// msat reads an amount as param_msat does: a JSON number, or a string in
-// CLN's amount syntax.
-func msat(v jsonrpc.Value) (amount.MSat, error) {
-	s := string(v)
-	if v.Kind() == '"' {
-		var err error
-		if s, err = v.String(); err != nil {
-			return 0, err
-		}
-	}
-	return amount.ParseMSat(strings.TrimSpace(s))
 }
 
 // priced is what a guarded command asks to spend, as far as its
@@ -126,7 +74,7 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 	if method == "preapproveinvoice" {
 		g.learnPayPath(id)
 	}
-	a, err := args(params, sp.positional)
+	a, err := args(params, g.order(method))
 	if err != nil {
 		return unverified(method, "cannot read the parameters", "", "")
 	}

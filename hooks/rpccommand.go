@@ -41,6 +41,8 @@ type Guard struct {
 	// onionPriced: injectpaymentonion's amount_msat is what it sends
 	// (lightningd before v26.06).
 	onionPriced atomic.Bool
+	// cln is lightningd's version (see clnVersion), 0 until known.
+	cln atomic.Int32
 
 	once   sync.Once
 	ledger *ledger.Ledger
@@ -133,7 +135,7 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	switch {
 	case err != nil:
 		r = unverified("a command", "cannot read the command: "+err.Error(), "", "")
-	case lowLevel[method] != nil:
+	case lowLevel[method]:
 		s, v, rr := g.decideSend(method, id, cparams)
 		if c := g.rpc.Load(); v != nil && v.Reason == ledger.OverLimit && s.Self && c != nil {
 			return g.checkSelf(method, s, c), nil // does lightningd alone know its preimage?
@@ -151,7 +153,7 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 
 func guarded(method string) bool {
 	_, spends := spends[method]
-	return spends || lowLevel[method] != nil
+	return spends || lowLevel[method]
 }
 
 // decideSend bounds a low-level send (see sends.go).

@@ -10,20 +10,15 @@ import (
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
-// lowLevel lists the calls that offer an HTLC, with their positional
-// parameters (CLN v23.02–v26.06).
-var lowLevel = map[string][]string{
-	"sendpay":            {"route", "payment_hash", "label", "amount_msat", "bolt11", "payment_secret", "partid", "localinvreqid", "groupid", "payment_metadata", "description"},
-	"sendonion":          {"onion", "first_hop", "payment_hash", "label", "shared_secrets", "partid", "bolt11", "amount_msat", "destination", "localinvreqid", "groupid", "description", "total_amount_msat"},
-	"injectpaymentonion": {"onion", "payment_hash", "amount_msat", "cltv_expiry", "partid", "groupid", "label", "invstring", "localinvreqid", "destination_msat", "destination"},
-}
+// lowLevel lists the calls that offer an HTLC.
+var lowLevel = map[string]bool{"sendpay": true, "sendonion": true, "injectpaymentonion": true}
 
 // readSend prices a low-level send by what it takes from our channel:
 // sendpay's first hop, sendonion's first_hop, injectpaymentonion's
 // amount_msat (which lightningd v26.06+ no longer checks against the onion).
 func (g *Guard) readSend(method, id string, params jsonrpc.Value) (ledger.Send, error) {
 	s := ledger.Send{ID: id, Key: ledger.PartKey{GroupID: ledger.NoGroup}}
-	a, err := args(params, lowLevel[method])
+	a, err := args(params, g.order(method))
 	if err != nil {
 		return s, fmt.Errorf("cannot read the parameters")
 	}

@@ -41,6 +41,7 @@ var (
 	backend    string // the chain backend plugin
 	floor      string // loadgen, whose -floor mode is a do-nothing hook plugin
 	subscriber string // a plugin that logs the pay_up_to_refused it receives
+	claimer    string // a plugin that claims HTLCs whose preimage it knows
 	version    string // lightningd --version
 	skipReason string
 )
@@ -95,6 +96,11 @@ func run(m *testing.M) int {
 	}
 	subscriber = filepath.Join(tmp, "subscriber")
 	if err := goBuild(subscriber, "./subscriber"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	claimer = filepath.Join(tmp, "claimer")
+	if err := goBuild(claimer, "./claimer"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

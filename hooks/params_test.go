@@ -1,0 +1,104 @@
+package hooks
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// positional lays named params out in a command's order, with null in
+// every slot not given (as Zeus sends pay: twelve elements, nulls
+// included).
+func positional(t *testing.T, order []string, named map[string]any) []any {
+	t.Helper()
+	out := make([]any, len(order))
+	n := 0
+	for i, name := range order {
+		if v, ok := named[name]; ok {
+			out[i] = v
+			n++
+		}
+	}
+	assert.Equal(t, n, len(named), "a parameter is not in the order")
+	return out
+}
+
+// TestPositionalEqualsNamed: the fee allowance and retry_for read from
+// positional params equal those read from the same params by name, for
+// every command that takes them, and so does what a budget reserves.
+func TestPositionalEqualsNamed(t *testing.T) {
+	tests := []struct {
+		method string
+		named  map[string]any
+		fee    amount.MSat // for 0.001btc
+		retry  time.Duration
+	}{
+		{"pay", map[string]any{"bolt11": inv1m, "maxfeepercent": "5.0"}, 5_000_000, 60 * time.Second},
+		{"pay", map[string]any{"bolt11": inv1m, "maxfeepercent": 2, "retry_for": "90", "exemptfee": "3000000msat"}, 3_000_000, 90 * time.Second},
+		{"pay", map[string]any{"bolt11": inv1m, "maxfee": "20sat", "retry_for": 5, "riskfactor": 10, "label": "x"}, 20_000, 5 * time.Second},
+		{"pay", map[string]any{"bolt11": invAny, "amount_msat": "0.001btc", "maxfeepercent": 0.5}, 1_000_000, 60 * time.Second}, // never below the default: xpay may run it
+		{"xpay", map[string]any{"invstring": inv1m, "maxfee": 7000, "retry_for": 30}, 7000, 30 * time.Second},
+		{"xpay", map[string]any{"invstring": inv1m, "layers": []string{}, "partial_msat": nil}, 1_000_000, 60 * time.Second},
+		{"renepay", map[string]any{"invstring": inv1m, "maxfee": "9sat", "maxdelay": 100, "retry_for": "120"}, 9000, 120 * time.Second},
+		{"sendamount", map[string]any{"invstring": inv1m, "amount_msat": 100_000_000, "maxfee": 123, "retry_for": 7}, 123, 7 * time.Second},
+		{"keysend", map[string]any{"destination": destination, "amount_msat": 100_000_000, "maxfeepercent": "3", "retry_for": 15}, 3_000_000, 15 * time.Second},
+		{"keysend", map[string]any{"destination": destination, "amount_msat": 100_000_000, "maxfee": 4242}, 4242, 60 * time.Second},
+		{"xkeysend", map[string]any{"destination": destination, "amount_msat": 100_000_000, "maxfee": "2sat", "retry_for": 11}, 2000, 11 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method, func(t *testing.T) {
+			g := guard(t, "0.01btc")
+			pos := positional(t, g.order(tt.method), tt.named)
+			for _, params := range []any{tt.named, pos} {
+				a, err := args(jsonValue(t, params), g.order(tt.method))
+				assert.NilError(t, err)
+				fee, err := feeAllowance(tt.method, a, 100_000_000)
+				assert.NilError(t, err)
+				assert.Equal(t, fee, tt.fee, "%v", params)
+				retry, err := retryFor(a)
+				assert.NilError(t, err)
+				assert.Equal(t, retry, tt.retry, "%v", params)
+
+				// What a budget reserves for it.
+				g := guard(t, "0.01btc")
+				assert.NilError(t, g.SetBudget("1btc/1d"))
+				g.ledger.Load(nil, ledger.Saved{}, "02self")
+				if tt.method == "pay" {
+					g.xpayTakesPay.Store(false)
+				}
+				code, data := verdict(t, g, hook(tt.method, "1", params))
+				assert.Equal(t, code, int64(0), "%v", data)
+				assert.Equal(t, g.ledger.Status().Windows[0].Reserved, 100_000_000+tt.fee, "%v", params)
+			}
+		})
+	}
+}
+
+// TestKeysendOrderByVersion: keysend's tenth parameter is maxfee from
+// v24.11, a developer-only flag before.
+func TestKeysendOrderByVersion(t *testing.T) {
+	g := guard(t, "0.01btc")
+	assert.Equal(t, g.order("keysend")[9], "maxfee")
+	g.cln.Store(2311)
+	assert.Equal(t, g.order("keysend")[9], "dev_use_shadow")
+	g.cln.Store(2302)
+	assert.Equal(t, len(g.order("keysend")), 9)
+	g.cln.Store(2606)
+	assert.Equal(t, g.order("keysend")[9], "maxfee")
+	for v, want := range map[string]int{"v24.11.2": 2411, "v26.06rc1": 2606, "v25.12.1-modded": 2512, "junk": 0, "v1.x": 0} {
+		assert.Equal(t, clnVersion(v), want, v)
+	}
+}
+
+func jsonValue(t *testing.T, v any) jsonrpc.Value {
+	t.Helper()
+	b, err := json.Marshal(v)
+	assert.NilError(t, err)
+	return jsonrpc.Value(b)
+}
