@@ -136,6 +136,9 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 			g.xpayTakesPay.Store(*v)
 		}
 	}
+	// Before the records are read, so that once pay-up-to-status says so,
+	// every new invoice is watched.
+	g.watch.startWatching(ctx, c)
 	sv, err := loadSaved(ctx, c)
 	if err != nil {
 		return err
@@ -145,7 +148,6 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 		return err
 	}
 	g.ledger.Load(rows, sv, info.ID)
-	g.watch.startWatching(ctx, c)
 	g.creditPaid(ctx, c)
 	g.rpc.Store(c)
 	return nil

@@ -75,19 +75,29 @@ func (l *Ledger) Approve(ap Approval) *Verdict {
 // gives it the payment hash the call reveals (an offer's invoice, a
 // keysend's hash). The command's id must prefix the call's id, and the
 // call must be for the same payment: the same hash, or, for one whose
-// hash was not known, the same destination and amount. It reports
+// hash was not known, a keysend's destination and amount, or an
+// invoice's amount within the allowance (an equal amount first). It reports
 // whether such a command was found; if not, the call is a payment of its
 // own.
 func (l *Ledger) Attach(id string, hash Hash, dest string, amt amount.MSat) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var found, open *approval
+	exact := false
 	l.approvals.callers(id, func(a *approval) bool {
 		if a.hash == hash && !hash.IsZero() {
 			found = a
 			return false
 		}
-		if open == nil && a.hash.IsZero() && a.active && a.dest == dest && (amt == 0 || a.amount == amt) {
+		if !a.hash.IsZero() || !a.active || a.dest != dest {
+			return true
+		}
+		// A keysend's amount is the call's; an offer's invoice may ask
+		// less than was approved (sendamount), never more.
+		switch {
+		case a.amount == amt && !exact:
+			open, exact = a, true
+		case dest == "" && open == nil && a.allowance >= amt:
 			open = a
 		}
 		return true

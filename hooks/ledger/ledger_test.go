@@ -199,6 +199,17 @@ func TestRepeatedIDs(t *testing.T) {
 	assert.Assert(t, v != nil && v.Reason == OverApproval)
 	v = l.Admit(Send{ID: "1/x", Key: PartKey{hash(99), 1, 2}, Sent: 1, Unpriced: true}, 500, true)
 	assert.Assert(t, v != nil && v.Reason == Unpriced)
+	// Two offers paid under one id: each invoice finds its own by amount;
+	// sendamount's invoice may ask less than was approved.
+	assert.Assert(t, l.Approve(Approval{ID: "5", Method: "xpay", Amount: 1000, Allowance: 1100, Retry: time.Minute}) == nil)
+	assert.Assert(t, l.Approve(Approval{ID: "5", Method: "xpay", Amount: 5000, Allowance: 5100, Retry: time.Minute}) == nil)
+	assert.Assert(t, l.Attach("5/cln:xpay#1/cln-xpay:preapproveinvoice#2", hash(50), "", 1000))
+	assert.Assert(t, l.Attach("5/cln:xpay#3/cln-xpay:preapproveinvoice#4", hash(51), "", 5000))
+	assert.Assert(t, l.Admit(Send{ID: "5/cln:xpay#3/x", Key: PartKey{hash(51), 1, 1}, Sent: 5100}, 0, false) == nil)
+	assert.Assert(t, l.Approve(Approval{ID: "6", Method: "sendamount", Amount: 2000, Allowance: 2100, Retry: time.Minute}) == nil)
+	assert.Assert(t, l.Attach("6/cln:sendamount#1/cln-xpay:preapproveinvoice#2", hash(60), "", 1000))
+	assert.Assert(t, !l.Attach("6/cln:sendamount#1/cln-xpay:preapproveinvoice#3", hash(61), "", 3000), "more than approved")
+
 	// The same invoice paid twice under one id: each approval bounds one.
 	l2, _ := testLedger(t, "")
 	for range 2 {
