@@ -151,7 +151,13 @@ func getNetwork(t testing.TB) *lnnet.Network {
 type node struct {
 	*lnnet.Node
 	t testing.TB
+	// id, if set, is the JSON-RPC id of every call, as clients that send
+	// the same id (1) on every connection do; otherwise ids are unique.
+	id any
 }
+
+// sameID is n seen through a client that sends id on every connection.
+func (n *node) sameID(id any) *node { return &node{n.Node, n.t, id} }
 
 // rpcError is a JSON-RPC error from lightningd.
 type rpcError = lnnet.Error
@@ -185,7 +191,7 @@ func launch(t testing.TB, opts []string, configLines ...string) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &node{n, t}
+	w := &node{n, t, nil}
 	t.Cleanup(w.stop)
 	return w, nil
 }
@@ -240,7 +246,7 @@ func cachedLine(t *testing.T, l1Opts []string) (l1, l2, l3 *node) {
 	if ln.err != nil {
 		t.Fatal(ln.err)
 	}
-	l1, l2, l3 = &node{ln.nodes[0], t}, &node{ln.nodes[1], t}, &node{ln.nodes[2], t}
+	l1, l2, l3 = &node{ln.nodes[0], t, nil}, &node{ln.nodes[1], t, nil}, &node{ln.nodes[2], t, nil}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("l1's lightningd log (%s):\n%s", l1.Dir, l1.LogTail(40))
@@ -257,7 +263,7 @@ func newLine(t *testing.T, l1Opts []string, l1Config ...string) (l1, l2, l3 *nod
 	nw := getNetwork(t)
 	nodes, err := nw.Line(channelSat, lnnet.NodeOptions{Name: "l1", Args: l1Opts, Config: l1Config, Env: recordEnv(t, "l1")}, lnnet.NodeOptions{Name: "l2"}, lnnet.NodeOptions{Name: "l3"})
 	assert.NilError(t, err)
-	l1, l2, l3 = &node{nodes[0], t}, &node{nodes[1], t}, &node{nodes[2], t}
+	l1, l2, l3 = &node{nodes[0], t, nil}, &node{nodes[1], t, nil}, &node{nodes[2], t, nil}
 	t.Cleanup(l3.Stop)
 	t.Cleanup(l2.Stop)
 	t.Cleanup(l1.stop)
@@ -266,6 +272,9 @@ func newLine(t *testing.T, l1Opts []string, l1Config ...string) (l1, l2, l3 *nod
 
 // tryCall sends one request; a JSON-RPC error comes back as *rpcError.
 func (n *node) tryCall(method string, params any, result any) error {
+	if n.id != nil {
+		return n.CallID(n.id, method, params, result)
+	}
 	return n.Call(method, params, result)
 }
 
@@ -273,7 +282,7 @@ func (n *node) tryCall(method string, params any, result any) error {
 // a JSON-RPC error, if any.
 func (n *node) call(method string, params any, result any) *rpcError {
 	n.t.Helper()
-	err := n.Call(method, params, result)
+	err := n.tryCall(method, params, result)
 	var re *rpcError
 	if errors.As(err, &re) {
 		return re

@@ -282,34 +282,47 @@ func spendCases() []spendCase {
 // HTLC leaves l1; under it, the payment completes.
 func TestSpendPaths(t *testing.T) {
 	for _, mode := range payModes(t) {
-		t.Run(mode.name, func(t *testing.T) {
-			l1, l2, l3 := mode.line(t)
-			for _, c := range spendCases() {
-				t.Run(c.name, func(t *testing.T) {
-					if !l1.has(c.needs) || !l3.has(c.needs) {
-						t.Skipf("lightningd %s has no %s", version, c.needs)
-					}
-					if !c.over {
-						e, _, r := c.call(l1, l3)
-						if e != nil && strings.Contains(e.Message, "unexpected prefix lno") {
-							t.Skipf("lightningd %s cannot pay an offer this way (xpay can since v25.09): %s", version, e.Message)
-						}
-						completed(t, l1, l3, e, r)
-						return
-					}
-					noHTLC(t, l1, l2, func() {
-						e, data, _ := c.call(l1, l3)
-						data["maximum_is"] = "0.001btc"
-						refusal(t, e, data)
-						if inv, ok := data["bolt11"].(string); ok {
-							assert.Equal(t, len(l1.sendpays(l1.paymentHash(inv))), 0)
-						}
-					})
-				})
+		for _, client := range clients {
+			t.Run(mode.name+"/"+client.name, func(t *testing.T) {
+				l1, l2, l3 := mode.line(t)
+				spendPaths(t, l1.sameID(client.id), l2, l3)
+			})
+		}
+	}
+}
+
+// clients are the ways clients choose JSON-RPC ids: unique ones, or the
+// same on every connection (ids are unique per connection only).
+var clients = []struct {
+	name string
+	id   any
+}{{"unique ids", nil}, {"id 1 on every connection", 1}}
+
+func spendPaths(t *testing.T, l1, l2, l3 *node) {
+	for _, c := range spendCases() {
+		t.Run(c.name, func(t *testing.T) {
+			if !l1.has(c.needs) || !l3.has(c.needs) {
+				t.Skipf("lightningd %s has no %s", version, c.needs)
 			}
-			l1.checkAlive()
+			if !c.over {
+				e, _, r := c.call(l1, l3)
+				if e != nil && strings.Contains(e.Message, "unexpected prefix lno") {
+					t.Skipf("lightningd %s cannot pay an offer this way (xpay can since v25.09): %s", version, e.Message)
+				}
+				completed(t, l1, l3, e, r)
+				return
+			}
+			noHTLC(t, l1, l2, func() {
+				e, data, _ := c.call(l1, l3)
+				data["maximum_is"] = "0.001btc"
+				refusal(t, e, data)
+				if inv, ok := data["bolt11"].(string); ok {
+					assert.Equal(t, len(l1.sendpays(l1.paymentHash(inv))), 0)
+				}
+			})
 		})
 	}
+	l1.checkAlive()
 }
 
 // TestMultiPart: a payment larger than any of l1's channels to l2

@@ -99,6 +99,13 @@ func (n *Node) Stop() {
 // Call sends one request over the node's RPC socket and decodes the result
 // into result (unless nil). A JSON-RPC error comes back as *Error.
 func (n *Node) Call(method string, params any, result any) error {
+	return n.CallID(fmt.Sprintf("lnnet:%s#%d", method, n.seq.Add(1)), method, params, result)
+}
+
+// CallID is Call with the request id the caller chooses, on a connection
+// of its own: ids are unique per connection only, and many clients send
+// the same one (1) on every connection.
+func (n *Node) CallID(id any, method string, params any, result any) error {
 	conn, err := net.DialTimeout("unix", n.RPCPath(), 5*time.Second)
 	if err != nil {
 		return fmt.Errorf("lnnet: %s: %w", n.Name, err)
@@ -108,7 +115,7 @@ func (n *Node) Call(method string, params any, result any) error {
 	if params == nil {
 		params = map[string]any{}
 	}
-	req, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": fmt.Sprintf("lnnet:%s#%d", method, n.seq.Add(1)), "method": method, "params": params})
+	req, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
 	if err != nil {
 		return err
 	}
