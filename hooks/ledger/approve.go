@@ -25,6 +25,9 @@ type Approval struct {
 	Allowance amount.MSat
 	// Retry is how long the payer may keep sending (its retry_for).
 	Retry time.Duration
+	// Rune is the unique id of the rune that authorised the command, if
+	// any: the payment must also fit its allowance.
+	Rune string
 }
 
 // approval is an Approval let through.
@@ -40,6 +43,7 @@ type approval struct {
 	deadline  time.Time // the payer sends nothing after this
 	active    bool
 	name      string // its record's name
+	rune      string // the rune it was paid through, if any
 }
 
 func (a *approval) reserved() amount.MSat {
@@ -54,19 +58,18 @@ func (l *Ledger) Approve(ap Approval) *Verdict {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.advance()
-	if len(l.node.windows) > 0 {
-		if !l.loaded {
-			return &Verdict{Reason: NotRead, Why: l.loadErr}
-		}
-		if v := l.node.over(ap.Allowance, l.parts); v != nil {
-			return v
-		}
+	c := l.accounts[ap.Rune]
+	if c != nil && c.hasLimit && ap.Amount > c.limit {
+		return &Verdict{Reason: OverLimit, Account: ap.Rune, Part: ap.Amount, Max: c.limit}
+	}
+	if v := l.fits(ap.Allowance, c); v != nil {
+		return v
 	}
 	now := l.now()
 	a := &approval{id: ap.ID, hash: ap.Hash, method: ap.Method, dest: ap.Dest, amount: ap.Amount, allowance: ap.Allowance,
-		created: now, deadline: now.Add(ap.Retry + Grace), active: true}
+		created: now, deadline: now.Add(ap.Retry + Grace), active: true, rune: ap.Rune}
 	l.approvals.add(a)
-	l.node.reserved += a.reserved()
+	l.reserve(a, int64(a.reserved()))
 	l.persistApproval(a)
 	return nil
 }
@@ -174,15 +177,23 @@ func payerID(id string) bool {
 
 // charge adds delta to what an approval's parts hold, keeping reserved.
 func (l *Ledger) charge(a *approval, delta int64) {
-	l.node.reserved -= a.reserved()
+	l.reserve(a, -int64(a.reserved()))
 	a.live = amount.MSat(int64(a.live) + delta)
-	l.node.reserved += a.reserved()
+	l.reserve(a, int64(a.reserved()))
+}
+
+// reserve adds delta to what a's accounts hold reserved.
+func (l *Ledger) reserve(a *approval, delta int64) {
+	l.node.reserved = amount.MSat(int64(l.node.reserved) + delta)
+	if c := l.accounts[a.rune]; c != nil && a.rune != "" {
+		c.reserved = amount.MSat(int64(c.reserved) + delta)
+	}
 }
 
 // deactivate ends an approval's reservation: its payment completed, or
 // its payer's deadline passed.
 func (l *Ledger) deactivate(a *approval) {
-	l.node.reserved -= a.reserved()
+	l.reserve(a, -int64(a.reserved()))
 	a.active = false
 	if a.name != "" {
 		l.journal.del("r", a.name)

@@ -7,7 +7,6 @@ package ledger
 import (
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -69,8 +68,8 @@ type Ledger struct {
 
 	mu        sync.Mutex // protects everything below
 	seq       uint64
-	node      account
-	parts     []*part // every part, ordered by created, oldest first
+	node      account             // every part, the node's windows
+	accounts  map[string]*account // runes' allowances, by unique id
 	byKey     map[PartKey]*part
 	byHash    map[Hash]amount.MSat // sent by the pending parts of a payment hash
 	unseen    []*part              // recorded at the hook, maybe not yet shown by lightningd
@@ -89,7 +88,7 @@ type Ledger struct {
 // would have to price.
 func New(now func() time.Time) *Ledger {
 	return &Ledger{now: now, byKey: map[PartKey]*part{}, byHash: map[Hash]amount.MSat{},
-		received: map[Hash]received{}, selfParts: map[Hash][]*part{}, journal: newJournal()}
+		received: map[Hash]received{}, accounts: map[string]*account{}, selfParts: map[Hash][]*part{}, journal: newJournal()}
 }
 
 // SetWindows replaces the node's budget, summing what the new windows
@@ -97,11 +96,16 @@ func New(now func() time.Time) *Ledger {
 func (l *Ledger) SetWindows(ws []Window) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.node.setWindows(ws, l.parts, l.now().Unix())
-	// A budget set at runtime keeps records from now on, of what its
-	// windows already hold too.
+	l.node.setWindows(ws, l.now().Unix())
+	l.keepAll()
+}
+
+// keepAll queues the records of every live part: a budget set at runtime
+// keeps records from now on, of what its windows already hold too; l.mu
+// is held.
+func (l *Ledger) keepAll() {
 	if l.persists() && l.loaded {
-		for _, p := range l.parts {
+		for _, p := range l.node.parts {
 			if p.live() {
 				l.journal.part(p.key)
 			}
@@ -120,7 +124,10 @@ func (l *Ledger) HasBudget() bool {
 // deadline; l.mu is held.
 func (l *Ledger) advance() {
 	now := l.now()
-	l.node.advance(l.parts, now.Unix())
+	l.node.advance(now.Unix())
+	for _, c := range l.accounts {
+		c.advance(now.Unix())
+	}
 	l.approvals.expired(now, l.deactivate)
 	l.compact(now)
 }
@@ -129,17 +136,20 @@ func (l *Ledger) advance() {
 // approvals long past their deadline; l.mu is held.
 func (l *Ledger) compact(now time.Time) {
 	keep := max(minRetention, l.node.longest())
+	for _, c := range l.accounts {
+		keep = max(keep, c.longest())
+	}
 	cutoff := now.Add(-keep).Unix()
-	n := sort.Search(len(l.parts), func(i int) bool { return l.parts[i].created > cutoff })
-	if n > 1024 && n > len(l.parts)/4 {
-		for _, p := range l.parts[:n] {
+	if gone := l.node.drop(cutoff); gone != nil {
+		for _, p := range gone {
 			l.forget(p)
 			if l.persists() {
 				l.journal.part(p.key) // its record goes too
 			}
 		}
-		l.parts = append(l.parts[:0:0], l.parts[n:]...)
-		l.node.dropped(n)
+		for _, c := range l.accounts {
+			c.drop(cutoff)
+		}
 		for h, r := range l.received {
 			if r.at < cutoff {
 				delete(l.received, h)
@@ -150,4 +160,14 @@ func (l *Ledger) compact(now time.Time) {
 }
 
 // persists reports whether records are kept: only budgets need them.
-func (l *Ledger) persists() bool { return len(l.node.windows) > 0 }
+func (l *Ledger) persists() bool {
+	if len(l.node.windows) > 0 {
+		return true
+	}
+	for _, c := range l.accounts {
+		if len(c.windows) > 0 {
+			return true
+		}
+	}
+	return false
+}

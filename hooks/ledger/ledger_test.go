@@ -371,3 +371,62 @@ func TestRestoredReservation(t *testing.T) {
 	v := l.Admit(raw(3, 2001), 0, false)
 	assert.Assert(t, v != nil && v.Reason == OverBudget)
 }
+
+// TestRuneAllowance: a rune's payments must fit its allowance and the
+// node's; its figures are its own payments', fees included, and survive a
+// restart with deleted history.
+func TestRuneAllowance(t *testing.T) {
+	l, c := testLedger(t, "10000/1h")
+	ws, _ := ParseBudget("3000/1h")
+	assert.NilError(t, l.SetAllowance(Allowance{Rune: "5", Limit: 2000, HasLimit: true, Windows: ws}))
+	assert.Assert(t, l.SetAllowance(Allowance{Rune: "x"}) != nil)
+
+	// Over its limit, under the node's.
+	v := l.Approve(Approval{ID: "1", Hash: hash(1), Amount: 2001, Allowance: 2100, Retry: time.Minute, Rune: "5"})
+	assert.Assert(t, v != nil && v.Reason == OverLimit && v.Account == "5", "%+v", v)
+	assert.Equal(t, l.Check("5", 2001, 2100).Reason, OverLimit)
+	assert.Assert(t, l.Check("5", 1000, 1100) == nil)
+	// Within: reserved in both.
+	assert.Assert(t, l.Approve(Approval{ID: "1", Hash: hash(1), Amount: 1000, Allowance: 1100, Retry: time.Minute, Rune: "5"}) == nil)
+	assert.Assert(t, l.Admit(Send{ID: "1/a", Key: PartKey{hash(1), 1, 1}, Sent: 1010}, 0, false) == nil)
+	l.Resolve(Row{Key: PartKey{hash(1), 1, 1}, Sent: 1010, State: Complete})
+	st := l.Status()
+	assert.Equal(t, st.Runes[0].Windows[0].Spent, amount.MSat(1010))
+	assert.Equal(t, st.Windows[0].Spent, amount.MSat(1010))
+	// Another payment, not through the rune, is not its.
+	rawSpend(t, l, 2, 500)
+	assert.Equal(t, l.Status().Runes[0].Windows[0].Spent, amount.MSat(1010))
+	// Its budget: 1010 + 2100 > 3000.
+	v = l.Approve(Approval{ID: "2", Hash: hash(3), Amount: 1900, Allowance: 2100, Retry: time.Minute, Rune: "5"})
+	assert.Assert(t, v != nil && v.Reason == OverBudget && v.Account == "5", "%+v", v)
+	assert.Equal(t, v.Used, amount.MSat(1010))
+	// A raw send through it.
+	v = l.Admit(Send{ID: "r", Key: PartKey{hash(4), 1, 0}, Sent: 2500, Rune: "5"}, 0, false)
+	assert.Assert(t, v != nil && v.Reason == OverLimit && v.Account == "5", "%+v", v)
+	assert.Assert(t, l.Admit(Send{ID: "r", Key: PartKey{hash(4), 1, 0}, Sent: 1990, Rune: "5"}, 0, false) == nil)
+	assert.Equal(t, l.Status().Runes[0].Windows[0].Spent, amount.MSat(3000))
+
+	// A restart with lightningd's history deleted keeps the rune's spending.
+	var sv Saved
+	for _, w := range l.Writes(1 << 20) {
+		if w.Value != nil {
+			assert.Assert(t, sv.Add(w.Kind, w.Name, *w.Value), "%+v", w)
+		}
+	}
+	l2 := New(c.now)
+	l2.SetWindows(ws[:0:0])
+	l2.Load(nil, sv, "02self")
+	st = l2.Status()
+	assert.Equal(t, len(st.Runes), 1)
+	assert.Equal(t, st.Runes[0].Windows[0].Spent, amount.MSat(3000))
+	assert.Equal(t, st.Runes[0].Limit, amount.MSat(2000))
+
+	// Removing the allowance leaves the node's figures.
+	assert.Assert(t, l.DelAllowance("5"))
+	assert.Assert(t, !l.DelAllowance("5"))
+	assert.Equal(t, len(l.Status().Runes), 0)
+	assert.Equal(t, l.Status().Windows[0].Spent, amount.MSat(3500))
+	// Given back, it finds its parts again.
+	assert.NilError(t, l.SetAllowance(Allowance{Rune: "5", Windows: ws}))
+	assert.Equal(t, l.Status().Runes[0].Windows[0].Spent, amount.MSat(3000))
+}

@@ -1,10 +1,6 @@
 package ledger
 
-import (
-	"sort"
-
-	"github.com/payupto/pay-up-to/amount"
-)
+import "github.com/payupto/pay-up-to/amount"
 
 // part is one HTLC this node originated.
 type part struct {
@@ -21,6 +17,7 @@ type part struct {
 	// part recorded at the hook whose send failed early never shows up.
 	confirmed bool
 	approval  *approval
+	rune      string // the rune it was paid through, if any
 }
 
 func (p *part) live() bool { return p.state != Failed }
@@ -46,6 +43,9 @@ type Send struct {
 	// Unpriced: Sent is not what the send takes (injectpaymentonion on
 	// lightningd v26.06+); only a part of an approved payment may go.
 	Unpriced bool
+	// Rune is the unique id of the rune that authorised the send, if any:
+	// a raw send is also held to its allowance.
+	Rune string
 }
 
 // Admit decides a send: a part of an approved payment within its
@@ -64,33 +64,35 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 	if s.Unpriced && a == nil {
 		return &Verdict{Reason: Unpriced}
 	}
+	rune := s.Rune
 	if a != nil {
+		rune = a.rune
 		if a.live+s.Sent > a.allowance || a.live+s.Sent < a.live {
 			return &Verdict{Reason: OverApproval, Part: s.Sent, Out: a.live, Max: a.allowance, Method: a.method}
 		}
-		if !a.active && len(l.node.windows) > 0 {
-			if v := l.node.over(s.Sent, l.parts); v != nil {
+		if !a.active { // late: its reservation has ended
+			if v := l.fits(s.Sent, l.accounts[rune]); v != nil {
 				return v
 			}
 		}
 	} else {
 		out := l.byHash[s.Key.Hash]
-		if hasLimit && !(s.Self && s.Trusted) && (out+s.Sent > limit || out+s.Sent < out) {
+		exempt := s.Self && s.Trusted
+		if hasLimit && !exempt && (out+s.Sent > limit || out+s.Sent < out) {
 			return &Verdict{Reason: OverLimit, Part: s.Sent, Out: out, Max: limit}
 		}
-		if len(l.node.windows) > 0 {
-			if !l.loaded {
-				return &Verdict{Reason: NotRead, Why: l.loadErr}
-			}
-			if v := l.node.over(s.Sent, l.parts); v != nil {
-				return v
-			}
+		c := l.accounts[rune]
+		if c != nil && c.hasLimit && !exempt && (out+s.Sent > c.limit || out+s.Sent < out) {
+			return &Verdict{Reason: OverLimit, Account: rune, Part: s.Sent, Out: out, Max: c.limit}
+		}
+		if v := l.fits(s.Sent, c); v != nil {
+			return v
 		}
 	}
 	if old := l.byKey[s.Key]; old != nil { // a failed part sent again
 		l.remove(old)
 	}
-	p := &part{key: s.Key, sent: s.Sent, created: l.now().Unix(), state: Pending, self: s.Self, approval: a}
+	p := &part{key: s.Key, sent: s.Sent, created: l.now().Unix(), state: Pending, self: s.Self, approval: a, rune: rune}
 	if s.Self {
 		p.delivered = s.Delivered
 	}
@@ -99,16 +101,28 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 	return nil
 }
 
+// fits returns the verdict on spending req more now in the node's windows
+// and in c's (a rune's, or nil), or nil; l.mu is held.
+func (l *Ledger) fits(req amount.MSat, c *account) *Verdict {
+	if c != nil && len(c.windows) > 0 || len(l.node.windows) > 0 {
+		if !l.loaded {
+			return &Verdict{Reason: NotRead, Why: l.loadErr}
+		}
+	}
+	if c != nil {
+		if v := c.over(req); v != nil {
+			return v
+		}
+	}
+	return l.node.over(req)
+}
+
 // insert adds a new part, keeping parts ordered by creation; l.mu is held.
 func (l *Ledger) insert(p *part) {
-	idx := len(l.parts)
-	if idx > 0 && l.parts[idx-1].created > p.created {
-		idx = sort.Search(len(l.parts), func(i int) bool { return l.parts[i].created > p.created })
+	l.node.add(p)
+	if c := l.accounts[p.rune]; c != nil && p.rune != "" {
+		c.add(p)
 	}
-	l.parts = append(l.parts, nil)
-	copy(l.parts[idx+1:], l.parts[idx:])
-	l.parts[idx] = p
-	l.node.inserted(p)
 	l.byKey[p.key] = p
 	if p.state == Pending {
 		l.out(p.key.Hash, int64(p.sent))
@@ -142,6 +156,9 @@ func (l *Ledger) update(p *part, state uint8, sent, credit amount.MSat) {
 		l.out(p.key.Hash, int64(p.sent))
 	}
 	l.node.changed(p, delta)
+	if c := l.accounts[p.rune]; c != nil && p.rune != "" {
+		c.changed(p, delta)
+	}
 	if p.approval != nil {
 		l.charge(p.approval, delta)
 	}
@@ -150,14 +167,10 @@ func (l *Ledger) update(p *part, state uint8, sent, credit amount.MSat) {
 
 // remove drops a failed part so its key can be sent again; l.mu is held.
 func (l *Ledger) remove(p *part) {
-	i := sort.Search(len(l.parts), func(i int) bool { return l.parts[i].created >= p.created })
-	for ; i < len(l.parts) && l.parts[i] != p; i++ {
+	l.node.remove(p)
+	if c := l.accounts[p.rune]; c != nil && p.rune != "" {
+		c.remove(p)
 	}
-	if i == len(l.parts) {
-		return
-	}
-	l.node.removed(i)
-	l.parts = append(l.parts[:i], l.parts[i+1:]...)
 	delete(l.byKey, p.key)
 }
 
@@ -189,6 +202,7 @@ type Row struct {
 	Created         int64       // created_at, unix seconds
 	State           uint8
 	Destination     string // the node it pays
+	Rune            string // the rune it was paid through: only our records know
 }
 
 // Resolve applies what lightningd reports of a part. A complete part
@@ -222,8 +236,11 @@ func (l *Ledger) apply(r Row) {
 		if r.State == Failed {
 			return
 		}
-		p = &part{key: r.Key, sent: r.Sent, created: r.Created, state: r.State, confirmed: true,
+		p = &part{key: r.Key, sent: r.Sent, created: r.Created, state: r.State, confirmed: true, rune: r.Rune,
 			self: r.Destination != "" && r.Destination == l.id, approval: l.link(r.Key.Hash, "", r.Sent)}
+		if p.approval != nil {
+			p.rune = p.approval.rune
+		}
 		if p.self {
 			p.delivered = r.Delivered
 		}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,11 +15,14 @@ import (
 // what it never had (reservations), in lightningd's datastore under
 // ["pay-up-to", kind, name]:
 //
-//	p/<hash>-<groupid>-<partid>  created,sent,counted,state,self
-//	r/<name>                     created,deadline,allowance,hash,id
+//	p/<hash>-<groupid>-<partid>  created,sent,counted,state,self[,rune]
+//	r/<name>                     created,deadline,allowance,hash,[r=rune,]id
+//	a/<rune>                     limit;budget
 //
-// (times in unix seconds, amounts in msat). The ledger queues them; the
-// caller writes them and reads them back at start.
+// (times in unix seconds, amounts in msat; a rune's unique id; an
+// allowance's limit in msat or empty, its budget as ParseBudget reads
+// it). The ledger queues them; the caller writes them and reads them
+// back at start.
 
 // Write is one datastore write: Value nil deletes the key.
 type Write struct {
@@ -136,7 +140,11 @@ func (l *Ledger) persistApproval(a *approval) {
 	if !a.hash.IsZero() {
 		h = a.hash.String()
 	}
-	l.journal.put("r", a.name, fmt.Sprintf("%d,%d,%d,%s,%s", a.created.Unix(), a.deadline.Unix(), a.allowance, h, a.id))
+	id := a.id
+	if a.rune != "" {
+		id = "r=" + a.rune + "," + id
+	}
+	l.journal.put("r", a.name, fmt.Sprintf("%d,%d,%d,%s,%s", a.created.Unix(), a.deadline.Unix(), a.allowance, h, id))
 }
 
 func partRecord(p *part) string {
@@ -144,22 +152,26 @@ func partRecord(p *part) string {
 	if p.self {
 		self = 1
 	}
+	if p.rune != "" {
+		return fmt.Sprintf("%d,%d,%d,%d,%d,%s", p.created, p.sent, p.counted(), p.state, self, p.rune)
+	}
 	return fmt.Sprintf("%d,%d,%d,%d,%d", p.created, p.sent, p.counted(), p.state, self)
 }
 
-// Saved is what the datastore kept: parts and reservations.
+// Saved is what the datastore kept: parts, reservations and allowances.
 type Saved struct {
-	parts     map[PartKey]*part
-	approvals []*approval
+	parts      map[PartKey]*part
+	approvals  []*approval
+	allowances []Allowance
 }
 
 // Add reads one record; it reports false for one it cannot read.
 func (s *Saved) Add(kind, name, value string) bool {
 	f := strings.Split(value, ",")
 	switch {
-	case kind == "p" && len(f) == 5:
+	case kind == "p" && (len(f) == 5 || len(f) == 6 && validRune(f[5])):
 		k, ok := parseKey(name)
-		n := nums(f)
+		n := nums(f[:5])
 		if !ok || n == nil || n[2] > n[1] {
 			return false
 		}
@@ -168,6 +180,9 @@ func (s *Saved) Add(kind, name, value string) bool {
 		}
 		s.parts[k] = &part{key: k, created: int64(n[0]), sent: amount.MSat(n[1]), credit: amount.MSat(n[1] - n[2]),
 			state: uint8(min(n[3], Failed)), self: n[4] == 1}
+		if len(f) == 6 {
+			s.parts[k].rune = f[5]
+		}
 		return true
 	case kind == "r" && len(f) >= 5:
 		n := nums(f[:3])
@@ -175,8 +190,21 @@ func (s *Saved) Add(kind, name, value string) bool {
 		if n == nil || !ok && f[3] != "" {
 			return false
 		}
-		s.approvals = append(s.approvals, &approval{name: name, created: time.Unix(int64(n[0]), 0), deadline: time.Unix(int64(n[1]), 0),
-			allowance: amount.MSat(n[2]), hash: h, id: strings.Join(f[4:], ","), method: "a payment before restart"})
+		a := &approval{name: name, created: time.Unix(int64(n[0]), 0), deadline: time.Unix(int64(n[1]), 0),
+			allowance: amount.MSat(n[2]), hash: h, method: "a payment before restart"}
+		rest := f[4:]
+		if r, ok := strings.CutPrefix(rest[0], "r="); ok && len(rest) > 1 && validRune(r) {
+			a.rune, rest = r, rest[1:]
+		}
+		a.id = strings.Join(rest, ",")
+		s.approvals = append(s.approvals, a)
+		return true
+	case kind == "a":
+		al, err := parseAllowance(name, value)
+		if err != nil {
+			return false
+		}
+		s.allowances = append(s.allowances, al)
 		return true
 	}
 	return false
@@ -215,6 +243,9 @@ func (l *Ledger) Load(rows []Row, sv Saved, nodeID string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.id = nodeID
+	for _, al := range sv.allowances {
+		l.setAllowance(al, false)
+	}
 	was := make(map[PartKey]string, len(sv.parts))
 	for k, s := range sv.parts {
 		was[k] = partRecord(s)
@@ -224,6 +255,7 @@ func (l *Ledger) Load(rows []Row, sv Saved, nodeID string) {
 		s := sv.parts[r.Key]
 		if s != nil {
 			delete(sv.parts, r.Key)
+			r.Rune = s.rune
 		}
 		l.apply(r)
 		p := l.byKey[r.Key]
@@ -248,14 +280,14 @@ func (l *Ledger) Load(rows []Row, sv Saved, nodeID string) {
 			continue
 		}
 		a.active = true
-		for _, p := range l.parts {
+		for _, p := range l.node.parts {
 			if p.key.Hash == a.hash && !a.hash.IsZero() && p.live() {
 				p.approval = a
 				a.live += p.counted()
 			}
 		}
 		l.approvals.add(a)
-		l.node.reserved += a.reserved()
+		l.reserve(a, int64(a.reserved()))
 	}
 	l.loaded, l.loadErr, l.loading = true, "", false
 	l.advance()
@@ -266,7 +298,7 @@ func (l *Ledger) Load(rows []Row, sv Saved, nodeID string) {
 		for _, w := range l.node.windows {
 			keep = min(keep, w.cutoff)
 		}
-		for _, p := range l.parts {
+		for _, p := range l.node.parts {
 			if p.created > keep && p.live() && was[p.key] != partRecord(p) {
 				l.journal.part(p.key)
 			}
@@ -293,6 +325,15 @@ type Status struct {
 	Loaded  bool
 	LoadErr string
 	Windows []WindowStatus
+	Runes   []RuneStatus // by unique id
+}
+
+// RuneStatus is a rune's allowance now.
+type RuneStatus struct {
+	ID       string
+	Limit    amount.MSat // when HasLimit
+	HasLimit bool
+	Windows  []WindowStatus
 }
 
 // Status reports the node's windows.
@@ -300,7 +341,12 @@ func (l *Ledger) Status() Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.advance()
-	return Status{Loaded: l.loaded, LoadErr: l.loadErr, Windows: l.node.status()}
+	st := Status{Loaded: l.loaded, LoadErr: l.loadErr, Windows: l.node.status()}
+	for _, c := range l.accounts {
+		st.Runes = append(st.Runes, RuneStatus{ID: c.id, Limit: c.limit, HasLimit: c.hasLimit, Windows: c.status()})
+	}
+	sort.Slice(st.Runes, func(i, j int) bool { return runeLess(st.Runes[i].ID, st.Runes[j].ID) })
+	return st
 }
 
 // NodeID is our own node's id, once the records are loaded.

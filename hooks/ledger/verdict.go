@@ -26,6 +26,9 @@ const (
 // Verdict is a refusal and the figures that explain it, in msat.
 type Verdict struct {
 	Reason Reason
+	// Account is the rune whose allowance refuses, or "" for the node's
+	// limit and budget.
+	Account string
 	// Window is the budget window exceeded (OverBudget).
 	Window    Window
 	Used      amount.MSat

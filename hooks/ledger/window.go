@@ -75,14 +75,21 @@ func parsePeriod(p string) (time.Duration, error) {
 	return time.Duration(n) * unit, nil
 }
 
-// account holds budget windows and what its approvals reserve: the node's.
+// account holds what one spender may spend and has spent: the node's
+// (all parts), or a rune's (the parts of payments made through it), with
+// its budget windows, an optional per-payment limit, and what its
+// approvals reserve.
 type account struct {
+	id       string // a rune's unique id; "" the node's
+	limit    amount.MSat
+	hasLimit bool
 	windows  []windowSum
 	reserved amount.MSat // sum of its active approvals' reserved()
+	parts    []*part     // ordered by created, oldest first
 }
 
 // windowSum is a window with the running total of the live parts created
-// after its cutoff; parts[head:] of the ledger are those parts.
+// after its cutoff; parts[head:] are those parts.
 type windowSum struct {
 	Window
 	cutoff int64
@@ -90,12 +97,12 @@ type windowSum struct {
 	sum    amount.MSat
 }
 
-func (c *account) setWindows(ws []Window, parts []*part, now int64) {
+func (c *account) setWindows(ws []Window, now int64) {
 	c.windows = c.windows[:0]
 	for _, w := range ws {
 		s := windowSum{Window: w, cutoff: now - int64(w.Period/time.Second)}
-		s.head = sort.Search(len(parts), func(i int) bool { return parts[i].created > s.cutoff })
-		for _, p := range parts[s.head:] {
+		s.head = sort.Search(len(c.parts), func(i int) bool { return c.parts[i].created > s.cutoff })
+		for _, p := range c.parts[s.head:] {
 			if p.live() {
 				s.sum += p.counted()
 			}
@@ -105,12 +112,12 @@ func (c *account) setWindows(ws []Window, parts []*part, now int64) {
 }
 
 // advance rolls the windows forward to now.
-func (c *account) advance(parts []*part, now int64) {
+func (c *account) advance(now int64) {
 	for i := range c.windows {
 		w := &c.windows[i]
 		w.cutoff = now - int64(w.Period/time.Second)
-		for w.head < len(parts) && parts[w.head].created <= w.cutoff {
-			if p := parts[w.head]; p.live() {
+		for w.head < len(c.parts) && c.parts[w.head].created <= w.cutoff {
+			if p := c.parts[w.head]; p.live() {
 				w.sum -= p.counted()
 			}
 			w.head++
@@ -126,8 +133,15 @@ func (c *account) longest() time.Duration {
 	return d
 }
 
-// inserted counts a part just put into the ordered parts.
-func (c *account) inserted(p *part) {
+// add puts a new part in order and counts it.
+func (c *account) add(p *part) {
+	idx := len(c.parts)
+	if idx > 0 && c.parts[idx-1].created > p.created {
+		idx = sort.Search(len(c.parts), func(i int) bool { return c.parts[i].created > p.created })
+	}
+	c.parts = append(c.parts, nil)
+	copy(c.parts[idx+1:], c.parts[idx:])
+	c.parts[idx] = p
 	for i := range c.windows {
 		w := &c.windows[i]
 		if p.created <= w.cutoff {
@@ -147,20 +161,35 @@ func (c *account) changed(p *part, delta int64) {
 	}
 }
 
-// removed notes that the part at index i of the ordered parts is gone.
-func (c *account) removed(i int) {
+// remove drops a part that no longer counts (a failed part sent again).
+func (c *account) remove(p *part) {
+	i := sort.Search(len(c.parts), func(i int) bool { return c.parts[i].created >= p.created })
+	for ; i < len(c.parts) && c.parts[i] != p; i++ {
+	}
+	if i == len(c.parts) {
+		return
+	}
 	for j := range c.windows {
 		if w := &c.windows[j]; i < w.head {
 			w.head--
 		}
 	}
+	c.parts = append(c.parts[:i], c.parts[i+1:]...)
 }
 
-// dropped notes that the oldest n parts are gone.
-func (c *account) dropped(n int) {
+// drop forgets the parts created at or before cutoff, once they are many,
+// and returns them.
+func (c *account) drop(cutoff int64) []*part {
+	n := sort.Search(len(c.parts), func(i int) bool { return c.parts[i].created > cutoff })
+	if n <= 1024 || n <= len(c.parts)/4 {
+		return nil
+	}
+	gone := c.parts[:n]
+	c.parts = append(c.parts[:0:0], c.parts[n:]...)
 	for i := range c.windows {
 		c.windows[i].head = max(0, c.windows[i].head-n)
 	}
+	return gone
 }
 
 // used is what window w holds now: its parts and every reservation.
@@ -168,7 +197,7 @@ func (c *account) used(w *windowSum) amount.MSat { return w.sum + c.reserved }
 
 // over returns the verdict on spending req more now, or nil. When several
 // windows refuse, it names the one that frees up last.
-func (c *account) over(req amount.MSat, parts []*part) *Verdict {
+func (c *account) over(req amount.MSat) *Verdict {
 	var worst *windowSum
 	var worstAt int64 // 0: never fits
 	for i := range c.windows {
@@ -177,7 +206,7 @@ func (c *account) over(req amount.MSat, parts []*part) *Verdict {
 		if used+req <= w.Amount && used+req >= used {
 			continue
 		}
-		at := c.availableAt(w, req, parts)
+		at := c.availableAt(w, req)
 		if worst == nil || worstAt != 0 && (at == 0 || at > worstAt) {
 			worst, worstAt = w, at
 		}
@@ -185,18 +214,18 @@ func (c *account) over(req amount.MSat, parts []*part) *Verdict {
 	if worst == nil {
 		return nil
 	}
-	return &Verdict{Reason: OverBudget, Window: worst.Window, Used: c.used(worst), Requested: req, AvailableAt: worstAt}
+	return &Verdict{Reason: OverBudget, Account: c.id, Window: worst.Window, Used: c.used(worst), Requested: req, AvailableAt: worstAt}
 }
 
 // availableAt is when enough of w's parts will have rolled out for req to
 // fit, or 0 if it never will (reservations alone leave no room).
-func (c *account) availableAt(w *windowSum, req amount.MSat, parts []*part) int64 {
+func (c *account) availableAt(w *windowSum, req amount.MSat) int64 {
 	if c.reserved+req > w.Amount || c.reserved+req < c.reserved {
 		return 0
 	}
 	need := c.used(w) + req - w.Amount
 	var freed amount.MSat
-	for _, p := range parts[w.head:] {
+	for _, p := range c.parts[w.head:] {
 		if !p.live() {
 			continue
 		}
