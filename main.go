@@ -135,6 +135,14 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			Dynamic:     true,
 			Check:       guard.CheckBudget,
 			Set:         guard.SetBudget,
+		}, {
+			Name:        "rune-allowance-required",
+			Type:        "bool",
+			Description: hooks.RuneRequiredDescription,
+			Example:     "true",
+			Dynamic:     true,
+			Check:       guard.CheckRuneRequired,
+			Set:         guard.SetRuneRequired,
 		}},
 		Hooks: []manifest.Hook{{Name: "rpc_command", Filters: hooks.Filters(), After: []string{"cln-xpay"}}},
 		Methods: []manifest.Method{{
@@ -142,6 +150,21 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			Usage:       hooks.StatusUsage,
 			Description: hooks.StatusDescription,
 			Handler:     jsonrpc.HandlerFunc(guard.ServeStatus),
+		}, {
+			Name:        "pay-up-to-createrune",
+			Usage:       hooks.CreateRuneUsage,
+			Description: hooks.CreateRuneDescription,
+			Handler:     jsonrpc.HandlerFunc(guard.ServeCreateRune),
+		}, {
+			Name:        "pay-up-to-setallowance",
+			Usage:       hooks.SetAllowanceUsage,
+			Description: hooks.SetAllowanceDescription,
+			Handler:     jsonrpc.HandlerFunc(guard.ServeSetAllowance),
+		}, {
+			Name:        "pay-up-to-delallowance",
+			Usage:       hooks.DelAllowanceUsage,
+			Description: hooks.DelAllowanceDescription,
+			Handler:     jsonrpc.HandlerFunc(guard.ServeDelAllowance),
 		}},
 		Subscriptions: []manifest.Subscription{
 			{Topic: "sendpay_success", Handler: sendpays},

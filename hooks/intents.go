@@ -29,7 +29,8 @@ type intent struct {
 	amount  amount.MSat // given with an amountless invoice
 	fee     amount.MSat // the fee allowance of the command
 	retry   time.Duration
-	paid    bool // fee and retry are the command's
+	rune    string // the rune that authorised the command, if any
+	paid    bool   // fee, retry and rune are the command's
 }
 
 func (t *intents) add(e intent) {

@@ -51,7 +51,7 @@ var spends = map[string]spend{
 // sends that offer every HTLC, and the invoice commands whose preimage a
 // caller may choose (watched, never refused).
 func Filters() []string {
-	return []string{"pay", "xpay", "renepay", "sendamount", "keysend", "xkeysend", "preapproveinvoice", "preapprovekeysend", "sendpay", "sendonion", "injectpaymentonion", "invoice", "createinvoice"}
+	return []string{"pay", "xpay", "renepay", "sendamount", "keysend", "xkeysend", "preapproveinvoice", "preapprovekeysend", "sendpay", "sendonion", "injectpaymentonion", "invoice", "createinvoice", "checkrune"}
 }
 
 // priced is what a guarded command asks to spend, as far as its
@@ -74,40 +74,61 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 	if method == "preapproveinvoice" {
 		g.learnPayPath(id)
 	}
-	a, err := args(params, g.order(method))
-	if err != nil {
-		return unverified(method, "cannot read the parameters", "", "")
-	}
-	r, pr := g.judge(method, id, sp, a)
-	if r != nil || !pr.known {
+	rune := g.claims.take(method, params)
+	q, r := g.quote(method, id, params, true)
+	if r != nil || !q.pr.known {
 		if sp.rewritten && g.xpayTakesPay.Load() {
 			return nil // refused at preapproveinvoice
 		}
 		return r
 	}
-	fee, err := feeAllowance(method, a, pr.amount)
-	if err != nil {
-		return unverified(method, err.Error(), pr.key, pr.subj)
-	}
-	retry, err := retryFor(a)
-	if err != nil {
-		return unverified(method, err.Error(), pr.key, pr.subj)
-	}
 	if sp.record {
 		// xpay's preapproveinvoice for pay reserves what pay allowed.
-		g.intents.add(intent{id: id, invoice: amount.Canonical(pr.subj), hash: pr.hash, fee: fee, retry: retry, paid: true})
+		g.intents.add(intent{id: id, invoice: amount.Canonical(q.pr.subj), hash: q.pr.hash, fee: q.fee, retry: q.retry, rune: rune, paid: true})
 	}
 	if sp.rewritten && g.xpayTakesPay.Load() {
 		return nil // reserved, or refused, at preapproveinvoice
 	}
-	return g.reserve(method, id, pr, fee, retry)
+	return g.reserve(method, id, q, rune)
+}
+
+// quote is what a guarded command asks to spend: its amount, the most it
+// may pay in fees, and how long its payer keeps trying.
+type quote struct {
+	pr    priced
+	fee   amount.MSat
+	retry time.Duration
+}
+
+// quote prices a command, or refuses it (above the limit, or not to be
+// priced). record keeps what a later preapprove call needs to know.
+func (g *Guard) quote(method, id string, params jsonrpc.Value, record bool) (quote, *refusal) {
+	sp := spends[method]
+	a, err := args(params, g.order(method))
+	if err != nil {
+		return quote{}, unverified(method, "cannot read the parameters", "", "")
+	}
+	r, pr := g.judge(method, id, sp, a, record)
+	if r != nil || !pr.known {
+		return quote{pr: pr}, r
+	}
+	fee, err := feeAllowance(method, a, pr.amount)
+	if err != nil {
+		return quote{}, unverified(method, err.Error(), pr.key, pr.subj)
+	}
+	retry, err := retryFor(a)
+	if err != nil {
+		return quote{}, unverified(method, err.Error(), pr.key, pr.subj)
+	}
+	return quote{pr, fee, retry}, nil
 }
 
 // reserve records an approved payment so its parts can be bounded, and
 // holds its amount plus fee allowance against the budget. A preapprove
 // call made by a command approved already only adds what it reveals (an
 // offer's invoice hash, a keysend's hash).
-func (g *Guard) reserve(method, id string, pr priced, fee amount.MSat, retry time.Duration) *refusal {
+func (g *Guard) reserve(method, id string, q quote, rune string) *refusal {
+	pr, fee, retry := q.pr, q.fee, q.retry
 	dest := ""
 	if pr.key == "destination" {
 		dest = pr.subj
@@ -121,20 +142,22 @@ func (g *Guard) reserve(method, id string, pr priced, fee amount.MSat, retry tim
 			id = id[:i]
 		}
 		if in, ok := g.intents.find(id, amount.Canonical(pr.subj), pr.hash); ok {
-			fee, retry = in.fee, in.retry // what the paying command allowed
+			fee, retry, rune = in.fee, in.retry, in.rune // what the paying command allowed
 		}
 	}
 	total := pr.amount + fee
 	if total < fee {
 		return unverified(method, "the amount and fee allowance overflow", pr.key, pr.subj)
 	}
-	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: pr.hash, Method: method, Dest: dest, Amount: pr.amount, Allowance: total, Retry: retry})
+	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: pr.hash, Method: method, Dest: dest, Amount: pr.amount, Allowance: total, Retry: retry, Rune: rune})
 	switch {
 	case v == nil:
 		g.stats.approval()
 		return nil
 	case v.Reason == ledger.NotRead:
 		return notRead(method, v, pr.key, pr.subj)
+	case v.Account != "":
+		return runeRefusal(v, pr.key, pr.subj)
 	default:
 		return overBudget(v, pr.key, pr.subj)
 	}
@@ -154,7 +177,7 @@ func (g *Guard) learnPayPath(id string) {
 	}
 }
 
-func (g *Guard) judge(method, id string, sp spend, a map[string][]jsonrpc.Value) (*refusal, priced) {
+func (g *Guard) judge(method, id string, sp spend, a map[string][]jsonrpc.Value, record bool) (*refusal, priced) {
 	limit, hasLimit := g.Limit()
 	if !hasLimit && !g.ledger.HasBudget() {
 		return unverified(method, "no limit or budget is configured yet", "", ""), priced{}
@@ -202,7 +225,7 @@ func (g *Guard) judge(method, id string, sp spend, a map[string][]jsonrpc.Value)
 		if err != nil {
 			return unverified(method, "the invoice is not a string", "", ""), priced{}
 		}
-		r, p := g.check(method, id, sp, s, amounts, spent, limit)
+		r, p := g.check(method, id, sp, s, amounts, spent, limit, record)
 		if r != nil || !p.known {
 			return r, p
 		}
@@ -214,7 +237,7 @@ func (g *Guard) judge(method, id string, sp spend, a map[string][]jsonrpc.Value)
 }
 
 // check decides one invoice string paid with the given amount parameters.
-func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MSat, spent, limit amount.MSat) (*refusal, priced) {
+func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MSat, spent, limit amount.MSat, record bool) (*refusal, priced) {
 	inv, err := amount.Decode(s)
 	if err != nil {
 		if strings.Contains(s, "@") && method != "preapproveinvoice" {
@@ -238,7 +261,7 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 	case inv.HasAmount:
 		spent = max(spent, inv.Amount)
 	case amounts != nil:
-		if sp.record {
+		if sp.record && record {
 			g.intents.add(intent{id: id, invoice: amount.Canonical(s), amount: spent})
 		}
 	case method == "preapproveinvoice":

@@ -144,6 +144,8 @@ func sendRefusal(method string, s ledger.Send, v *ledger.Verdict) *refusal {
 	switch {
 	case v == nil:
 		return nil
+	case v.Account != "" && v.Reason != ledger.NotRead:
+		return runeRefusal(v, "payment_hash", hash)
 	case v.Reason == ledger.OverBudget:
 		return overBudget(v, "payment_hash", hash)
 	case v.Reason == ledger.NotRead:

@@ -49,6 +49,10 @@ type Guard struct {
 	stats  stats
 	watch  watch                          // who chose our invoices' preimages
 	rpc    atomic.Pointer[jsonrpc.Client] // lightningd, once connected
+	claims claims                         // runes checkrune let through
+	// runeRequired: a payment authorised by a rune without an allowance
+	// is refused.
+	runeRequired atomic.Bool
 }
 
 // stats are counts since start, for pay-up-to-status.
@@ -127,6 +131,9 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	if invoiceCalls[method] != nil {
 		g.watch.note(method, cparams)
 		return continueAnswer, nil
+	}
+	if method == "checkrune" {
+		return g.checkRune(cparams), nil
 	}
 	if !guarded(method) && method != "" {
 		return continueAnswer, nil

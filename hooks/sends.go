@@ -18,6 +18,9 @@ var lowLevel = map[string]bool{"sendpay": true, "sendonion": true, "injectpaymen
 // amount_msat (which lightningd v26.06+ no longer checks against the onion).
 func (g *Guard) readSend(method, id string, params jsonrpc.Value) (ledger.Send, error) {
 	s := ledger.Send{ID: id, Key: ledger.PartKey{GroupID: ledger.NoGroup}}
+	if id != "" {
+		s.Rune = g.claims.take(method, params)
+	}
 	a, err := args(params, g.order(method))
 	if err != nil {
 		return s, fmt.Errorf("cannot read the parameters")

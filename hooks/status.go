@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -19,6 +20,8 @@ type Status struct {
 	RecentRefusals []json.RawMessage `json:"recent_refusals"`
 	// History says whether lightningd's payment records have been read.
 	History string `json:"history"`
+	// Runes are the runes with an allowance, by unique id.
+	Runes []AllowanceStatus `json:"runes"`
 }
 
 // BudgetStatus is one window now, in msat. Spent and available are
@@ -43,19 +46,24 @@ const (
 // ServeStatus answers pay-up-to-status.
 func (g *Guard) ServeStatus(jsonrpc.Value) (any, error) {
 	g.init()
-	st := Status{Version: g.Version, Budgets: []BudgetStatus{}, RecentRefusals: []json.RawMessage{}}
+	return g.status(), nil
+}
+
+func (g *Guard) status() Status {
+	st := Status{Version: g.Version, Budgets: []BudgetStatus{}, RecentRefusals: []json.RawMessage{}, Runes: []AllowanceStatus{}}
 	if lim, ok := g.Limit(); ok {
 		n := uint64(lim)
 		st.Limit, st.LimitMSat = lim.BTC(), &n
 	}
 	ls := g.ledger.Status()
-	for _, w := range ls.Windows {
-		b := BudgetStatus{Budget: w.Spec, BudgetMSat: uint64(w.Amount), WindowS: int64(w.Period / time.Second), ReservedMSat: uint64(w.Reserved)}
-		if ls.Loaded {
-			spent, avail := uint64(w.Spent), uint64(w.Available)
-			b.SpentMSat, b.AvailableMSat = &spent, &avail
+	st.Budgets = budgets(ls.Windows, ls.Loaded)
+	for _, r := range ls.Runes {
+		a := AllowanceStatus{RuneID: r.ID, Budgets: budgets(r.Windows, ls.Loaded)}
+		if r.HasLimit {
+			n := uint64(r.Limit)
+			a.Limit, a.LimitMSat = r.Limit.BTC(), &n
 		}
-		st.Budgets = append(st.Budgets, b)
+		st.Runes = append(st.Runes, a)
 	}
 	g.stats.mu.Lock()
 	st.Approved, st.Refused = g.stats.approved, g.stats.refused
@@ -69,5 +77,19 @@ func (g *Guard) ServeStatus(jsonrpc.Value) (any, error) {
 	default:
 		st.History = "not read yet (spent figures unknown)"
 	}
-	return st, nil
+	return st
+}
+
+// budgets shows windows; spent and available only once known.
+func budgets(ws []ledger.WindowStatus, known bool) []BudgetStatus {
+	out := []BudgetStatus{}
+	for _, w := range ws {
+		b := BudgetStatus{Budget: w.Spec, BudgetMSat: uint64(w.Amount), WindowS: int64(w.Period / time.Second), ReservedMSat: uint64(w.Reserved)}
+		if known {
+			spent, avail := uint64(w.Spent), uint64(w.Available)
+			b.SpentMSat, b.AvailableMSat = &spent, &avail
+		}
+		out = append(out, b)
+	}
+	return out
 }

@@ -11,11 +11,14 @@ import (
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
-// Option is a plugin option. lightningd has no amount type, so options are
-// strings that Set parses.
+// Option is a plugin option. lightningd has no amount type, so amounts
+// are strings that Set parses.
 type Option struct {
 	Name        string
 	Description string
+	// Type is "string" (the default) or "bool"; Check and Set get a bool
+	// as "true" or "false".
+	Type string
 	// Example is a valid value, for the start commands Usage shows.
 	Example string
 	// Dynamic lets `setconfig` change the option at runtime (CLN v23.08+).
@@ -144,7 +147,11 @@ func (p *Plugin) getmanifest(jsonrpc.Value) (any, error) {
 		m.Notifications = append(m.Notifications, topic{t})
 	}
 	for _, o := range p.Options {
-		m.Options = append(m.Options, option{Name: o.Name, Type: "string", Description: o.Description, Dynamic: o.Dynamic})
+		typ := o.Type
+		if typ == "" {
+			typ = "string"
+		}
+		m.Options = append(m.Options, option{Name: o.Name, Type: typ, Description: o.Description, Dynamic: o.Dynamic})
 	}
 	if m.Hooks == nil {
 		m.Hooks = []Hook{}
@@ -199,8 +206,8 @@ func (p *Plugin) configure(s *jsonrpc.Server, options map[string]json.RawMessage
 			}
 			continue
 		}
-		var val string
-		if err := json.Unmarshal(raw, &val); err != nil {
+		val, err := optionText(raw)
+		if err != nil {
 			return fmt.Sprintf("option %s: want a string, got %s", o.Name, raw)
 		}
 		if err := o.Set(val); err != nil {
@@ -209,6 +216,18 @@ func (p *Plugin) configure(s *jsonrpc.Server, options map[string]json.RawMessage
 		s.Log("info", "%s=%s", o.Name, val)
 	}
 	return ""
+}
+
+// optionText is an option's value as Check and Set take it: a string's
+// content, or a bool as "true" or "false".
+func optionText(raw json.RawMessage) (string, error) {
+	switch s := string(raw); s {
+	case "true", "false":
+		return s, nil
+	}
+	var val string
+	err := json.Unmarshal(raw, &val)
+	return val, err
 }
 
 func disable(reason string) map[string]string {
@@ -235,7 +254,11 @@ func (p *Plugin) setconfig(s *jsonrpc.Server, params jsonrpc.Value, check bool) 
 			continue
 		}
 		var val string
-		if in.Val == nil || json.Unmarshal(*in.Val, &val) != nil {
+		var err error
+		if in.Val != nil {
+			val, err = optionText(*in.Val)
+		}
+		if in.Val == nil || err != nil {
 			return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: %s needs a value", o.Name)
 		}
 		apply := o.Set

@@ -1,0 +1,170 @@
+package hooks
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+func TestRuneID(t *testing.T) {
+	mk := func(restr string) string {
+		return base64.URLEncoding.EncodeToString(append(make([]byte, 32), restr...))
+	}
+	for rune, want := range map[string]string{
+		mk("=0"):                        "0",
+		mk("=12&method=pay"):            "12",
+		mk("=7-1&method^list|method=x"): "7",
+		// Padded or not, as lightningd accepts.
+		base64.RawURLEncoding.EncodeToString(append(make([]byte, 32), "=42"...)): "42",
+		// Real: lightningd's tests' master rune.
+		"OSqc7ixY6F-gjcigBfxtzKUI54uzgFSA6YfBQoWGDV89MA==": "0",
+	} {
+		got, err := runeID(rune)
+		assert.NilError(t, err, rune)
+		assert.Equal(t, got, want, rune)
+	}
+	for _, bad := range []string{"", "!!!", mk(""), mk("method=pay"), mk("=x"), mk("=&"), base64.URLEncoding.EncodeToString([]byte("=1"))} {
+		_, err := runeID(bad)
+		assert.Assert(t, err != nil, bad)
+	}
+}
+
+// fakeShowrunes answers showrunes over conn: our_rune false for runes
+// in forged, blacklisted for those in revoked.
+func fakeShowrunes(conn net.Conn, forged, revoked map[string]bool) {
+	rd := jsonrpc.NewReader(conn, 0)
+	for {
+		m, err := rd.Next()
+		if err != nil {
+			return
+		}
+		var req struct {
+			ID     string
+			Params struct{ Rune string }
+		}
+		json.Unmarshal(m.Data, &req)
+		res := fmt.Sprintf(`{"runes":[{"rune":%q,"unique_id":"5"%s%s}]}`, req.Params.Rune,
+			map[bool]string{true: `,"our_rune":false`}[forged[req.Params.Rune]],
+			map[bool]string{true: `,"blacklisted":true`}[revoked[req.Params.Rune]])
+		fmt.Fprintf(conn, `{"jsonrpc":"2.0","id":%q,"result":%s}`, req.ID, res)
+	}
+}
+
+// answer runs the hook, waiting for a deferred answer.
+func answer(t *testing.T, g *Guard, params jsonrpc.Value) (int64, map[string]any) {
+	t.Helper()
+	res, err := g.ServeRPC(params)
+	assert.NilError(t, err)
+	if d, ok := res.(jsonrpc.Deferred); ok {
+		done := make(chan any)
+		go d(func(r any, _ error) { done <- r })
+		res = <-done
+	}
+	b, _ := json.Marshal(res)
+	if string(b) == `{"result":"continue"}` {
+		return 0, nil
+	}
+	var r struct {
+		Return struct {
+			Error struct {
+				Code    int64
+				Message string
+				Data    map[string]any
+			}
+		}
+	}
+	assert.NilError(t, json.Unmarshal(b, &r), string(b))
+	return r.Return.Error.Code, r.Return.Error.Data
+}
+
+// TestRuneAllowances: checkrune refuses what a rune's allowance cannot
+// cover; the command that follows is charged to the rune only when
+// lightningd made the rune and has not revoked it.
+func TestRuneAllowances(t *testing.T) {
+	g := guard(t, "0.01btc")
+	g.init()
+	g.cln.Store(2606)
+	g.ledger.Load(nil, ledger.Saved{}, "02self")
+	ours, theirs := net.Pipe()
+	mk := func(restr string) string {
+		return base64.URLEncoding.EncodeToString(append(make([]byte, 32), restr...))
+	}
+	good, forged, revoked := mk("=5"), mk("=5&method=xpay"), mk("=5&x=1")
+	go fakeShowrunes(theirs, map[string]bool{forged: true}, map[string]bool{revoked: true})
+	c := jsonrpc.NewClient(ours, "pay-up-to")
+	defer c.Close()
+	g.rpc.Store(c)
+
+	checkrune := func(rune string, params any) jsonrpc.Value {
+		return hook("checkrune", "cln:custommsg#1/commando:checkrune#2", map[string]any{"nodeid": destination, "rune": rune, "method": "xpay", "params": params})
+	}
+	// No allowance: the node's guard only, unless one is required.
+	code, _ := answer(t, g, checkrune(good, []any{inv1m}))
+	assert.Equal(t, code, int64(0))
+	assert.NilError(t, g.SetRuneRequired("true"))
+	code, data := answer(t, g, checkrune(good, []any{inv1m}))
+	assert.Equal(t, code, int64(CodeRuneAllowance))
+	assert.Equal(t, data["rune_id"], "5")
+	assert.NilError(t, g.SetRuneRequired("false"))
+
+	_, err := g.ServeSetAllowance(jsonrpc.Value(`["5", "0.0015btc", "0.002btc/1d"]`))
+	assert.NilError(t, err)
+	// Above its limit.
+	code, data = answer(t, g, checkrune(good, []any{inv2m}))
+	assert.Equal(t, code, int64(CodeRuneAllowance))
+	assert.Equal(t, data["limit_exceeded"], "0.0015btc")
+	// A forged or revoked rune naming it continues (lightningd refuses
+	// it) and is charged nothing; its command is not the rune's.
+	for _, r := range []string{forged, revoked} {
+		code, _ = answer(t, g, checkrune(r, []any{inv1m}))
+		assert.Equal(t, code, int64(0))
+		code, _ = verdict(t, g, hook("xpay", "1/commando:xpay#3", []any{inv1m}))
+		assert.Equal(t, code, int64(0))
+		assert.Equal(t, g.status().Runes[0].Budgets[0].ReservedMSat, uint64(0))
+	}
+	// The real one: its command is reserved in the rune's budget.
+	code, _ = answer(t, g, checkrune(good, []any{inv1m}))
+	assert.Equal(t, code, int64(0))
+	code, _ = verdict(t, g, hook("xpay", "1/commando:xpay#4", []any{inv1m}))
+	assert.Equal(t, code, int64(0))
+	assert.Equal(t, g.status().Runes[0].Budgets[0].ReservedMSat, uint64(101_000_000))
+	// Another: 0.00101btc more is beyond its 0.002btc a day, at checkrune.
+	code, data = answer(t, g, checkrune(good, map[string]any{"invstring": inv1m}))
+	assert.Equal(t, code, int64(CodeRuneAllowance))
+	assert.Equal(t, data["budget_exceeded"], "0.002btc/1d")
+	assert.Equal(t, data["used_msat"], float64(101_000_000))
+	// Two checkruns pass before either command comes: the second command
+	// is refused, not the node's.
+	_, err = g.ServeSetAllowance(jsonrpc.Value(`{"rune_id":"5","budget":"0.0025btc/1d"}`))
+	assert.NilError(t, err)
+	for range 2 {
+		code, _ = answer(t, g, checkrune(good, []any{inv100u}))
+		assert.Equal(t, code, int64(0))
+	}
+	code, _ = verdict(t, g, hook("xpay", "1/commando:xpay#5", []any{inv100u}))
+	assert.Equal(t, code, int64(0))
+	_, err = g.ServeSetAllowance(jsonrpc.Value(`{"rune_id":"5","budget":"0.00112btc/1d"}`))
+	assert.NilError(t, err)
+	code, data = verdict(t, g, hook("xpay", "1/commando:xpay#6", []any{inv100u}))
+	assert.Equal(t, code, int64(CodeRuneAllowance), "%v", data)
+
+	st := g.status()
+	assert.Equal(t, len(st.Runes), 1)
+	b, _ := json.Marshal(st.Runes[0])
+	assert.Assert(t, is.Contains(string(b), `"rune_id":"5"`))
+	_, err = g.ServeDelAllowance(jsonrpc.Value(`["5"]`))
+	assert.NilError(t, err)
+	_, err = g.ServeDelAllowance(jsonrpc.Value(`["5"]`))
+	assert.Assert(t, err != nil)
+	g.cln.Store(2302)
+	_, err = g.ServeSetAllowance(jsonrpc.Value(`["5", "1sat"]`))
+	assert.Assert(t, is.ErrorContains(err, "checkrune"))
+}
