@@ -252,12 +252,15 @@ func TestPaymentsToOurselves(t *testing.T) {
 	t.Run("a preimage the client chose, below the limit, claimed by a hop", func(t *testing.T) {
 		inv, _ := knownInvoice("0.0005btc")
 		before := l1.status().Budgets[0].SpentMsat
+		l1.settled()
 		bal := l1.balance(l2)
 		assert.Assert(t, send(inv, 50_000_000) == nil)
 		wait(inv)
 		assert.Equal(t, l1.invoiceStatus(inv.PaymentHash), "unpaid", "l2 claimed it; l1's invoice never received it")
 		claimedSent = l1.sentFor(inv.PaymentHash)
-		assert.Assert(t, bal-l1.balance(l2) >= 50_000_000, "l1 lost it to l2")
+		l1.settled()
+		lost := bal - l1.balance(l2)
+		assert.Assert(t, lost >= 50_000_000, "l1 lost only %d msat to l2", lost)
 		assert.Equal(t, l1.spentNow(before+claimedSent)-before, claimedSent, "counted in full")
 		claimed = inv
 	})
