@@ -60,8 +60,8 @@ func TestClientShapes(t *testing.T) {
 	})
 
 	t.Run("Zeus's positional pay under a budget", func(t *testing.T) {
+		l1, l2, l3 := newLine(t, nil) // a budget of its own
 		l1.startGuard(map[string]any{"limit": "0.001btc", "budget": "30000sat/1h"})
-		defer l1.startGuard(map[string]any{"limit": "0.001btc"})
 		zeus := func(inv string) []any {
 			return []any{inv, nil, nil, nil, "5.0", nil, nil, nil, nil, nil, nil, nil}
 		}
@@ -77,8 +77,8 @@ func TestClientShapes(t *testing.T) {
 
 	t.Run("a positional retry_for bounds the reservation", func(t *testing.T) {
 		lone := startNode(t, nil)
+		l1, _, _ := newLine(t, nil)
 		l1.startGuard(map[string]any{"limit": "0.001btc", "budget": "15000sat/1h"})
-		defer l1.startGuard(map[string]any{"limit": "0.001btc"})
 		var inv struct{ Bolt11 string }
 		lone.must("invoice", map[string]any{"amount_msat": "10000sat", "label": "unreachable", "description": "no route"}, &inv)
 		start := time.Now()
