@@ -160,7 +160,8 @@ func onionAmountTrusted(version string) bool {
 	return v != 0 && v < 2606
 }
 
-// loadSaved reads the parts and reservations kept in the datastore.
+// loadSaved reads the allowances, parts and reservations kept in the
+// datastore.
 func loadSaved(ctx context.Context, c *jsonrpc.Client) (ledger.Saved, error) {
 	var sv ledger.Saved
 	var ds struct {
@@ -169,7 +170,7 @@ func loadSaved(ctx context.Context, c *jsonrpc.Client) (ledger.Saved, error) {
 			String *string  `json:"string"`
 		} `json:"datastore"`
 	}
-	for _, kind := range []string{"p", "r"} {
+	for _, kind := range []string{"a", "p", "r"} {
 		if err := c.Call(ctx, "listdatastore", map[string]any{"key": []string{"pay-up-to", kind}}, &ds); err != nil {
 			return sv, fmt.Errorf("listdatastore: %w", err)
 		}
