@@ -46,7 +46,7 @@ func FuzzRow(f *testing.F) {
 	f.Add(`{"created_index":1,"payment_hash":"` + hash(1).String() + `","groupid":1,"partid":2,"amount_msat":100,"amount_sent_msat":"101msat","created_at":5,"status":"complete","destination":"02aa"}`)
 	f.Add(`{"payment_hash":"` + hash(1).String() + `","amount_sent_msat":1,"status":"failed"}`)
 	f.Fuzz(func(t *testing.T, s string) {
-		r, _, err := parseRow(jsonrpc.Value(s))
+		r, _, err := parseRow(jsonrpc.Value(s), "02aa")
 		if err != nil {
 			return
 		}

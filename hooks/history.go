@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"runtime/debug"
 	"fmt"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ func (g *Guard) run(cfg Config) {
 		case <-g.ledger.Wake():
 		case <-tick.C:
 			for _, h := range g.ledger.Unconfirmed() {
-				rows, err := listSendpays(c, map[string]any{"payment_hash": h.String()})
+				rows, err := listSendpays(c, map[string]any{"payment_hash": h.String()}, g.ledger.NodeID())
 				if err != nil {
 					g.logf("unusual", "listsendpays %s: %v", h, err)
 					continue
@@ -71,22 +72,28 @@ func (g *Guard) run(cfg Config) {
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if err := g.flush(ctx, c); err != nil {
+		n, err := g.flush(ctx, c)
+		if err != nil {
 			g.logf("unusual", "cannot write the ledger to the datastore: %v", err)
 		}
 		cancel()
+		if n >= 10_000 { // the first records of a big history: give back what writing them took
+			debug.FreeOSMemory()
+		}
 	}
 }
 
-// flush writes the ledger's queued records to the datastore; a failed
-// write is queued again.
-func (g *Guard) flush(ctx context.Context, c *jsonrpc.Client) error {
+// flush writes the ledger's queued records to the datastore and returns
+// how many it wrote; a failed write is queued again.
+func (g *Guard) flush(ctx context.Context, c *jsonrpc.Client) (int, error) {
 	var firstErr error
+	n := 0
 	for {
 		ws := g.ledger.Writes(256)
 		if len(ws) == 0 {
-			return firstErr
+			return n, firstErr
 		}
+		n += len(ws)
 		for _, w := range ws {
 			key := []string{"pay-up-to", w.Kind, w.Name}
 			var err error
@@ -106,7 +113,7 @@ func (g *Guard) flush(ctx context.Context, c *jsonrpc.Client) error {
 			}
 		}
 		if firstErr != nil {
-			return firstErr
+			return n, firstErr
 		}
 	}
 }
@@ -143,11 +150,12 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 	if err != nil {
 		return err
 	}
-	rows, err := listAllSendpays(ctx, c)
-	if err != nil {
+	ld := g.ledger.StartLoad(sv, info.ID)
+	if err := listAllSendpays(ctx, c, info.ID, ld.Rows); err != nil {
 		return err
 	}
-	g.ledger.Load(rows, sv, info.ID)
+	ld.Done()
+	debug.FreeOSMemory() // the pages read are garbage now
 	g.creditPaid(ctx, c)
 	g.rpc.Store(c)
 	return nil
@@ -188,41 +196,42 @@ const pageSize = 5000
 
 // listAllSendpays reads every payment record, a page at a time where
 // lightningd can (v23.11+), all at once where it cannot.
-func listAllSendpays(ctx context.Context, c *jsonrpc.Client) ([]ledger.Row, error) {
-	var all []ledger.Row
+func listAllSendpays(ctx context.Context, c *jsonrpc.Client, self string, load func([]ledger.Row)) error {
+	page := make([]ledger.Row, 0, pageSize)
 	for start := uint64(0); ; {
 		var raw jsonrpc.Value
 		err := c.Call(ctx, "listsendpays", map[string]any{"index": "created", "start": start, "limit": pageSize}, &raw)
 		if e, ok := err.(*jsonrpc.Error); ok && e.Code == -32602 && start == 0 { // no index (before v23.11)
-			rows, err := listSendpays(c, map[string]any{})
-			return append(all, rows...), err
+			rows, err := listSendpays(c, map[string]any{}, self)
+			load(rows)
+			return err
 		}
 		if err != nil {
-			return nil, fmt.Errorf("listsendpays: %w", err)
+			return fmt.Errorf("listsendpays: %w", err)
 		}
-		n := 0
-		if err := rows(raw, func(r ledger.Row, idx uint64) {
-			all = append(all, r)
+		page = page[:0]
+		if err := rows(raw, self, func(r ledger.Row, idx uint64) {
+			page = append(page, r)
 			start = max(start, idx+1)
-			n++
 		}); err != nil {
-			return nil, err
+			return err
 		}
-		if n < pageSize {
-			return all, nil
+		load(page)
+		if len(page) < pageSize {
+			return nil
 		}
 	}
 }
 
 // rows calls fn for each row of a listsendpays answer.
-func rows(raw jsonrpc.Value, fn func(ledger.Row, uint64)) error {
+func rows(raw jsonrpc.Value, self string, fn func(ledger.Row, uint64)) error {
 	ps, ok := raw.Member("payments")
 	if !ok || ps.Kind() != '[' {
 		return fmt.Errorf("listsendpays: no payments")
 	}
 	var bad error
 	err := ps.Elements(func(p jsonrpc.Value) bool {
-		r, idx, err := parseRow(p)
+		r, idx, err := parseRow(p, self)
 		if err != nil {
 			bad = fmt.Errorf("listsendpays: %w", err)
 			return false
@@ -237,7 +246,7 @@ func rows(raw jsonrpc.Value, fn func(ledger.Row, uint64)) error {
 }
 
 // listSendpays reads the rows params select.
-func listSendpays(c *jsonrpc.Client, params map[string]any) ([]ledger.Row, error) {
+func listSendpays(c *jsonrpc.Client, params map[string]any, self string) ([]ledger.Row, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var raw jsonrpc.Value
@@ -245,7 +254,7 @@ func listSendpays(c *jsonrpc.Client, params map[string]any) ([]ledger.Row, error
 		return nil, fmt.Errorf("listsendpays: %w", err)
 	}
 	var out []ledger.Row
-	err := rows(raw, func(r ledger.Row, _ uint64) { out = append(out, r) })
+	err := rows(raw, self, func(r ledger.Row, _ uint64) { out = append(out, r) })
 	return out, err
 }
 
@@ -256,13 +265,14 @@ type wireRow struct {
 	GroupID, PartID     uint64
 	AmountSent, Amount  jsonrpc.Value // amount_sent_msat, amount_msat
 	CreatedAt           int64
-	Status, Destination string
+	Status              string
+	ToUs                bool // destination is our own node
 	CreatedIndex        uint64
 }
 
 // parseRow reads a listsendpays row.
-func parseRow(v jsonrpc.Value) (ledger.Row, uint64, error) {
-	w, err := readRow(v)
+func parseRow(v jsonrpc.Value, self string) (ledger.Row, uint64, error) {
+	w, err := readRow(v, self)
 	if err != nil {
 		return ledger.Row{}, 0, err
 	}
@@ -271,7 +281,7 @@ func parseRow(v jsonrpc.Value) (ledger.Row, uint64, error) {
 
 // readRow reads a row's members one by one (a busy node has hundreds of
 // thousands of them).
-func readRow(v jsonrpc.Value) (wireRow, error) {
+func readRow(v jsonrpc.Value, self string) (wireRow, error) {
 	var w wireRow
 	var bad error
 	num := func(k string, x jsonrpc.Value, dst *uint64) {
@@ -304,7 +314,7 @@ func readRow(v jsonrpc.Value) (wireRow, error) {
 		case "status":
 			str(k, x, &w.Status)
 		case "destination":
-			str(k, x, &w.Destination)
+			w.ToUs = self != "" && len(x) == len(self)+2 && string(x[1:len(x)-1]) == self
 		case "amount_sent_msat":
 			w.AmountSent = x
 		case "amount_msat":
@@ -321,7 +331,7 @@ func readRow(v jsonrpc.Value) (wireRow, error) {
 
 func (w wireRow) row() (ledger.Row, uint64, error) {
 	h, ok := ledger.ParseHash(w.PaymentHash)
-	r := ledger.Row{Key: ledger.PartKey{Hash: h, GroupID: w.GroupID, PartID: w.PartID}, Created: w.CreatedAt, Destination: w.Destination}
+	r := ledger.Row{Key: ledger.PartKey{Hash: h, GroupID: w.GroupID, PartID: w.PartID}, Created: w.CreatedAt, ToUs: w.ToUs}
 	if !ok {
 		return r, 0, fmt.Errorf("payment_hash %q", w.PaymentHash)
 	}
@@ -355,11 +365,11 @@ func (g *Guard) OnSendpay(method string, params jsonrpc.Value) {
 	switch method {
 	case "sendpay_success":
 		v, _ := params.Member("sendpay_success")
-		w, err = readRow(v)
+		w, err = readRow(v, g.ledger.NodeID())
 	case "sendpay_failure":
 		v, _ := params.Member("sendpay_failure")
 		d, _ := v.Member("data")
-		w, err = readRow(d)
+		w, err = readRow(d, g.ledger.NodeID())
 		w.Status = "failed"
 	default:
 		return

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/payupto/pay-up-to/integration/lnnet"
 )
 
 // latency runs call b.N times and reports p50 and p99 in µs.
@@ -66,4 +68,46 @@ func BenchmarkRefusal(b *testing.B) {
 			b.Fatal("keysend over the limit was not refused")
 		}
 	})
+}
+
+// BenchmarkCommandoPay: a payment from l2 through l1 over commando with a
+// rune, l1 paying l3 over two hops; without an allowance the guard lets
+// checkrune through at once, with one it prices the payment, asks
+// lightningd about the rune (showrunes) and charges the rune.
+func BenchmarkCommandoPay(b *testing.B) {
+	nw := getNetwork(b)
+	nodes, err := nw.Line(channelSat, lnnet.NodeOptions{Name: "l1", Config: []string{"plugin=" + plugin, "limit=0.001btc"}}, lnnet.NodeOptions{Name: "l2"}, lnnet.NodeOptions{Name: "l3"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l1, l2, l3 := &node{nodes[0], b, nil}, &node{nodes[1], b, nil}, &node{nodes[2], b, nil}
+	defer l3.Stop()
+	defer l2.Stop()
+	defer l1.stop()
+	if !l1.has("checkrune") {
+		b.Skip("lightningd " + version + " has no checkrune")
+	}
+	waitRead(b, l1)
+	cmd := "pay"
+	if l1.has("xpay") {
+		cmd = "xpay"
+	}
+	plain, _ := l1.newRune(nil)
+	held, id := l1.newRune(nil)
+	l1.must("pay-up-to-setallowance", []any{id, nil, "1btc/1d"}, nil)
+	for _, bc := range []struct{ name, rune string }{{"rune-without-allowance", plain}, {"rune-with-allowance", held}} {
+		b.Run(bc.name, func(b *testing.B) {
+			invs := make([]string, b.N)
+			for i := range invs {
+				invs[i] = l3.invoice("1000sat")
+			}
+			i := 0
+			latency(b, func() {
+				if e, _ := (app{l1, l2, bc.rune, cmd}).pay(invs[i]); e != nil {
+					b.Fatal(e)
+				}
+				i++
+			})
+		})
+	}
 }

@@ -258,7 +258,7 @@ func TestRuneAllowances(t *testing.T) {
 }
 
 // waitRead waits until pay-up-to has read the node's records.
-func waitRead(t *testing.T, n *node) {
+func waitRead(t testing.TB, n *node) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -254,7 +254,7 @@ func TestSelfPayment(t *testing.T) {
 	assert.Assert(t, l.Admit(Send{ID: "x", Key: PartKey{hash(1), 1, 0}, Sent: 5000, Delivered: 4990, Self: true, Trusted: true}, limit, true) == nil)
 	assert.Equal(t, spent(l), amount.MSat(5000))
 	// Completed, but our invoice did not receive it (a hop claimed it).
-	l.Resolve(Row{Key: PartKey{hash(1), 1, 0}, Sent: 5000, Delivered: 4990, State: Complete, Destination: "02self"})
+	l.Resolve(Row{Key: PartKey{hash(1), 1, 0}, Sent: 5000, Delivered: 4990, State: Complete, ToUs: true})
 	assert.Equal(t, spent(l), amount.MSat(5000))
 	// Our invoice received it: only the fees count.
 	l.Received(hash(1), 4990)
@@ -264,10 +264,10 @@ func TestSelfPayment(t *testing.T) {
 	// The invoice paid before the part's record arrives (a row of a send
 	// the hook never saw).
 	l.Received(hash(2), 2000)
-	l.Resolve(Row{Key: PartKey{hash(2), 1, 0}, Sent: 2003, Delivered: 2000, Created: now, State: Complete, Destination: "02self"})
+	l.Resolve(Row{Key: PartKey{hash(2), 1, 0}, Sent: 2003, Delivered: 2000, Created: now, State: Complete, ToUs: true})
 	assert.Equal(t, spent(l), amount.MSat(13))
 	// A row to ourselves with no invoice payment counts in full.
-	l.Resolve(Row{Key: PartKey{hash(3), 1, 0}, Sent: 7000, Delivered: 6990, Created: now, State: Complete, Destination: "02self"})
+	l.Resolve(Row{Key: PartKey{hash(3), 1, 0}, Sent: 7000, Delivered: 6990, Created: now, State: Complete, ToUs: true})
 	assert.Equal(t, spent(l), amount.MSat(7013))
 	assert.DeepEqual(t, l.Uncredited(), []Hash{hash(3)})
 }
@@ -298,10 +298,10 @@ func TestLoadKeepsDeletedHistory(t *testing.T) {
 		{Key: PartKey{hash(1), 1, 0}, Sent: 100, Created: now - 60, State: Complete},
 		{Key: PartKey{hash(2), 1, 0}, Sent: 50, Created: now - 30, State: Failed},
 		// To ourselves: its record says our invoice received 990.
-		{Key: PartKey{hash(3), 1, 0}, Sent: 1000, Delivered: 990, Created: now - 20, State: Complete, Destination: "02self"},
+		{Key: PartKey{hash(3), 1, 0}, Sent: 1000, Delivered: 990, Created: now - 20, State: Complete, ToUs: true},
 		{Key: PartKey{hash(4), 1, 0}, Sent: 7, Created: now - 2*86400, State: Complete},
 		// To ourselves, never shown received: counts in full.
-		{Key: PartKey{hash(6), 1, 0}, Sent: 2000, Delivered: 1990, Created: now - 20, State: Complete, Destination: "02self"},
+		{Key: PartKey{hash(6), 1, 0}, Sent: 2000, Delivered: 1990, Created: now - 20, State: Complete, ToUs: true},
 	}
 	var sv Saved
 	// Deleted from listsendpays by delpay: still counts.
@@ -321,7 +321,7 @@ func TestRecordsRoundTrip(t *testing.T) {
 	l, c := testLedger(t, "1btc/1d")
 	rawSpend(t, l, 1, 600)
 	assert.Assert(t, l.Admit(Send{ID: "x", Key: PartKey{hash(2), 1, 0}, Sent: 5000, Delivered: 4990, Self: true, Trusted: true}, 0, false) == nil)
-	l.Resolve(Row{Key: PartKey{hash(2), 1, 0}, Sent: 5000, Delivered: 4990, State: Complete, Destination: "02self"})
+	l.Resolve(Row{Key: PartKey{hash(2), 1, 0}, Sent: 5000, Delivered: 4990, State: Complete, ToUs: true})
 	l.Received(hash(2), 4990)
 	assert.Assert(t, l.Approve(Approval{ID: "cli:xpay#1", Hash: hash(3), Method: "xpay", Allowance: 7000, Retry: time.Minute}) == nil)
 	want := l.Status().Windows

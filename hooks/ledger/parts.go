@@ -201,7 +201,7 @@ type Row struct {
 	Sent, Delivered amount.MSat // amount_sent_msat, amount_msat
 	Created         int64       // created_at, unix seconds
 	State           uint8
-	Destination     string // the node it pays
+	ToUs            bool   // its destination is our own node
 	Rune            string // the rune it was paid through: only our records know
 }
 
@@ -237,7 +237,7 @@ func (l *Ledger) apply(r Row) {
 			return
 		}
 		p = &part{key: r.Key, sent: r.Sent, created: r.Created, state: r.State, confirmed: true, rune: r.Rune,
-			self: r.Destination != "" && r.Destination == l.id, approval: l.link(r.Key.Hash, "", r.Sent)}
+			self: r.ToUs, approval: l.link(r.Key.Hash, "", r.Sent)}
 		if p.approval != nil {
 			p.rune = p.approval.rune
 		}

@@ -90,6 +90,9 @@ func (l *Ledger) Writes(n int) []Write {
 		keys = append(keys, k)
 		delete(j.parts, k)
 	}
+	if len(j.parts) == 0 { // a map never shrinks: drop a big empty one
+		j.parts = map[PartKey]struct{}{}
+	}
 	j.mu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -240,17 +243,41 @@ func parseKey(s string) (PartKey, bool) {
 // parts whose history was deleted, and what came back of a payment to
 // ourselves; the records give their current state.
 func (l *Ledger) Load(rows []Row, sv Saved, nodeID string) {
+	ld := l.StartLoad(sv, nodeID)
+	ld.Rows(rows)
+	ld.Done()
+}
+
+// Loader merges lightningd's records a page at a time (Load does it in
+// one go): the ledger is not loaded, and refuses what a budget must
+// price, until Done.
+type Loader struct {
+	l   *Ledger
+	sv  Saved
+	was map[PartKey]string // records as the datastore has them
+}
+
+// StartLoad begins loading with the datastore's records.
+func (l *Ledger) StartLoad(sv Saved, nodeID string) *Loader {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.id = nodeID
 	for _, al := range sv.allowances {
 		l.setAllowance(al, false)
 	}
-	was := make(map[PartKey]string, len(sv.parts))
+	ld := &Loader{l: l, sv: sv, was: make(map[PartKey]string, len(sv.parts))}
 	for k, s := range sv.parts {
-		was[k] = partRecord(s)
+		ld.was[k] = partRecord(s)
 	}
 	l.loading = true
+	return ld
+}
+
+// Rows merges a page of lightningd's records.
+func (ld *Loader) Rows(rows []Row) {
+	l, sv := ld.l, ld.sv
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, r := range rows {
 		s := sv.parts[r.Key]
 		if s != nil {
@@ -267,6 +294,13 @@ func (l *Ledger) Load(rows []Row, sv Saved, nodeID string) {
 			l.update(p, p.state, p.sent, min(s.credit, p.sent))
 		}
 	}
+}
+
+// Done merges what only the datastore has, and the ledger is loaded.
+func (ld *Loader) Done() {
+	l, sv, was := ld.l, ld.sv, ld.was
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, s := range sv.parts { // deleted from lightningd's history
 		if l.byKey[s.key] == nil {
 			s.confirmed = true
