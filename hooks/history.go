@@ -2,8 +2,8 @@ package hooks
 
 import (
 	"context"
-	"runtime/debug"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -261,13 +261,13 @@ func listSendpays(c *jsonrpc.Client, params map[string]any, self string) ([]ledg
 // wireRow is a listsendpays row or a sendpay_* notification's payment.
 // Amounts are numbers, or "…msat" strings with deprecated APIs (v23.02).
 type wireRow struct {
-	PaymentHash         string
-	GroupID, PartID     uint64
-	AmountSent, Amount  jsonrpc.Value // amount_sent_msat, amount_msat
-	CreatedAt           int64
-	Status              string
-	ToUs                bool // destination is our own node
-	CreatedIndex        uint64
+	PaymentHash        string
+	GroupID, PartID    uint64
+	AmountSent, Amount jsonrpc.Value // amount_sent_msat, amount_msat
+	CreatedAt          int64
+	Status             string
+	ToUs               bool // destination is our own node
+	CreatedIndex       uint64
 }
 
 // parseRow reads a listsendpays row.
