@@ -23,7 +23,14 @@
 // requested_msat and available_at. sendpay, sendonion and
 // injectpaymentonion are held to the same limit and budget. Every other
 // command runs untouched. `lightning-cli pay-up-to-status` shows what each
-// window holds. See README.md for what is guarded.
+// window holds.
+//
+// An app connected through commando or clnrest can have its own
+// allowance, on top of the node's: `lightning-cli pay-up-to-createrune
+// limit=10000sat budget=50000sat/1d` makes a rune for it, and
+// pay-up-to-setallowance / pay-up-to-delallowance manage the allowance of
+// an existing rune by its unique id. A payment beyond a rune's allowance
+// fails with code 2103. See README.md for what is guarded.
 //
 // With PAY_UP_TO_RECORD=/path/file in its environment it appends what
 // lightningd sends it to that file (a transcript for golden tests).
