@@ -41,12 +41,17 @@ func hook(method, id string, params any) jsonrpc.Value {
 	return jsonrpc.Value(fmt.Sprintf(`{"rpc_command":{"jsonrpc":"2.0","method":%q,"id":%q,"params":%s}}`, method, id, p))
 }
 
-// verdict runs the hook and returns "continue" or the refusal's code and
-// data.
+// verdict runs the hook (waiting for a deferred answer) and returns
+// "continue" or the refusal's code and data.
 func verdict(t *testing.T, g *Guard, params jsonrpc.Value) (int64, map[string]any) {
 	t.Helper()
 	res, err := g.ServeRPC(params)
 	assert.NilError(t, err)
+	if d, ok := res.(jsonrpc.Deferred); ok { // answered off the loop
+		done := make(chan any)
+		go d(func(r any, _ error) { done <- r })
+		res = <-done
+	}
 	b, err := json.Marshal(res)
 	assert.NilError(t, err)
 	if string(b) == `{"result":"continue"}` {

@@ -58,33 +58,6 @@ func fakeShowrunes(conn net.Conn, forged, revoked map[string]bool) {
 	}
 }
 
-// answer runs the hook, waiting for a deferred answer.
-func answer(t *testing.T, g *Guard, params jsonrpc.Value) (int64, map[string]any) {
-	t.Helper()
-	res, err := g.ServeRPC(params)
-	assert.NilError(t, err)
-	if d, ok := res.(jsonrpc.Deferred); ok {
-		done := make(chan any)
-		go d(func(r any, _ error) { done <- r })
-		res = <-done
-	}
-	b, _ := json.Marshal(res)
-	if string(b) == `{"result":"continue"}` {
-		return 0, nil
-	}
-	var r struct {
-		Return struct {
-			Error struct {
-				Code    int64
-				Message string
-				Data    map[string]any
-			}
-		}
-	}
-	assert.NilError(t, json.Unmarshal(b, &r), string(b))
-	return r.Return.Error.Code, r.Return.Error.Data
-}
-
 // TestRuneAllowances: checkrune refuses what a rune's allowance cannot
 // cover; the command that follows is charged to the rune only when
 // lightningd made the rune and has not revoked it.
@@ -107,10 +80,10 @@ func TestRuneAllowances(t *testing.T) {
 		return hook("checkrune", "cln:custommsg#1/commando:checkrune#2", map[string]any{"nodeid": destination, "rune": rune, "method": "xpay", "params": params})
 	}
 	// No allowance: the node's guard only, unless one is required.
-	code, _ := answer(t, g, checkrune(good, []any{inv1m}))
+	code, _ := verdict(t, g, checkrune(good, []any{inv1m}))
 	assert.Equal(t, code, int64(0))
 	assert.NilError(t, g.SetRuneRequired("true"))
-	code, data := answer(t, g, checkrune(good, []any{inv1m}))
+	code, data := verdict(t, g, checkrune(good, []any{inv1m}))
 	assert.Equal(t, code, int64(CodeRuneAllowance))
 	assert.Equal(t, data["rune_id"], "5")
 	assert.NilError(t, g.SetRuneRequired("false"))
@@ -118,26 +91,26 @@ func TestRuneAllowances(t *testing.T) {
 	_, err := g.ServeSetAllowance(jsonrpc.Value(`["5", "0.0015btc", "0.002btc/1d"]`))
 	assert.NilError(t, err)
 	// Above its limit.
-	code, data = answer(t, g, checkrune(good, []any{inv2m}))
+	code, data = verdict(t, g, checkrune(good, []any{inv2m}))
 	assert.Equal(t, code, int64(CodeRuneAllowance))
 	assert.Equal(t, data["limit_exceeded"], "0.0015btc")
 	// A forged or revoked rune naming it continues (lightningd refuses
 	// it) and is charged nothing; its command is not the rune's.
 	for _, r := range []string{forged, revoked} {
-		code, _ = answer(t, g, checkrune(r, []any{inv1m}))
+		code, _ = verdict(t, g, checkrune(r, []any{inv1m}))
 		assert.Equal(t, code, int64(0))
 		code, _ = verdict(t, g, hook("xpay", "1/commando:xpay#3", []any{inv1m}))
 		assert.Equal(t, code, int64(0))
 		assert.Equal(t, g.status().Runes[0].Budgets[0].ReservedMSat, uint64(0))
 	}
 	// The real one: its command is reserved in the rune's budget.
-	code, _ = answer(t, g, checkrune(good, []any{inv1m}))
+	code, _ = verdict(t, g, checkrune(good, []any{inv1m}))
 	assert.Equal(t, code, int64(0))
 	code, _ = verdict(t, g, hook("xpay", "1/commando:xpay#4", []any{inv1m}))
 	assert.Equal(t, code, int64(0))
 	assert.Equal(t, g.status().Runes[0].Budgets[0].ReservedMSat, uint64(101_000_000))
 	// Another: 0.00101btc more is beyond its 0.002btc a day, at checkrune.
-	code, data = answer(t, g, checkrune(good, map[string]any{"invstring": inv1m}))
+	code, data = verdict(t, g, checkrune(good, map[string]any{"invstring": inv1m}))
 	assert.Equal(t, code, int64(CodeRuneAllowance))
 	assert.Equal(t, data["budget_exceeded"], "0.002btc/1d")
 	assert.Equal(t, data["used_msat"], float64(101_000_000))
@@ -146,7 +119,7 @@ func TestRuneAllowances(t *testing.T) {
 	_, err = g.ServeSetAllowance(jsonrpc.Value(`{"rune_id":"5","budget":"0.0025btc/1d"}`))
 	assert.NilError(t, err)
 	for range 2 {
-		code, _ = answer(t, g, checkrune(good, []any{inv100u}))
+		code, _ = verdict(t, g, checkrune(good, []any{inv100u}))
 		assert.Equal(t, code, int64(0))
 	}
 	code, _ = verdict(t, g, hook("xpay", "1/commando:xpay#5", []any{inv100u}))
