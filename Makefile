@@ -63,7 +63,8 @@ bench: build
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./amount/:FuzzParseMSat ./amount/:FuzzDecode ./amount/:FuzzBolt11Amount \
 	./amount/:FuzzBolt12 ./jsonrpc/:FuzzReader .:FuzzPlugin \
-	./hooks/ledger/:FuzzParseBudget ./hooks/:FuzzSend ./hooks/:FuzzRow
+	./hooks/ledger/:FuzzParseBudget ./hooks/ledger/:FuzzRecord ./hooks/:FuzzSend ./hooks/:FuzzRow \
+	./hooks/:FuzzRuneID ./hooks/:FuzzCheckrune
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "== $${t#*:} ($(FUZZTIME))"; \

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -52,6 +53,48 @@ func FuzzRow(f *testing.F) {
 		}
 		if r.State > ledger.Failed || !strings.Contains(strings.ToLower(s), r.Key.Hash.String()) {
 			t.Fatalf("%q: %+v", s, r)
+		}
+	})
+}
+
+// FuzzRuneID: whatever a checkrune carries, runeID returns a unique id of
+// digits found right after the rune's 32-byte hash, or an error.
+func FuzzRuneID(f *testing.F) {
+	f.Add("OSqc7ixY6F-gjcigBfxtzKUI54uzgFSA6YfBQoWGDV89MA==")
+	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA9MTImbWV0aG9kPXBheQ")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := runeID(s)
+		if err != nil {
+			return
+		}
+		if id == "" || strings.Trim(id, "0123456789") != "" {
+			t.Fatalf("%q: id %q", s, id)
+		}
+	})
+}
+
+// FuzzCheckrune: a checkrune call of any shape is answered, never with a
+// panic, and a refusal always has a code and a message (commando stops
+// lightningd otherwise).
+func FuzzCheckrune(f *testing.F) {
+	f.Add(`{"rune":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA9NQ","method":"xpay","params":["` + benchUnder + `"]}`)
+	f.Add(`["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA9NQ",null,"keysend",{"destination":"02aa","amount_msat":"1btc"}]`)
+	f.Fuzz(func(t *testing.T, params string) {
+		g := new(Guard)
+		g.SetLimit("0.001btc")
+		g.init()
+		g.cln.Store(2606)
+		g.ledger.Load(nil, ledger.Saved{}, "02self")
+		g.ledger.SetAllowance(ledger.Allowance{Rune: "5", Limit: 1000, HasLimit: true})
+		g.SetRuneRequired("true")
+		res, err := g.ServeRPC(jsonrpc.Value(`{"rpc_command":{"id":"x","method":"checkrune","params":` + params + `}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, ok := res.(json.RawMessage); ok && !strings.Contains(string(b), `"result":"continue"`) &&
+			!(strings.Contains(string(b), `"code":`) && strings.Contains(string(b), `"message":"pay-up-to:`)) {
+			t.Fatalf("%s: %s", params, b)
 		}
 	})
 }

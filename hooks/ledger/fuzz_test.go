@@ -27,3 +27,28 @@ func FuzzParseBudget(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRecord: any datastore record is read or refused; one that is read
+// loads, and a part's renders to a record that reads the same.
+func FuzzRecord(f *testing.F) {
+	k := PartKey{Hash{1}, 2, 3}.String()
+	f.Add("p", k, "1700000000,1000,990,1,1,5")
+	f.Add("p", k, "1700000000,1000,1000,0,0")
+	f.Add("r", "1-1", "1700000000,1700000070,5000,"+Hash{9}.String()+",r=5,cli:pay#1,x")
+	f.Add("a", "5", "1000;0.01btc/1d,5sat/1h")
+	f.Fuzz(func(t *testing.T, kind, name, value string) {
+		var sv Saved
+		if !sv.Add(kind, name, value) {
+			return
+		}
+		for k, p := range sv.parts {
+			var again Saved
+			if !again.Add("p", k.String(), partRecord(p)) || *again.parts[k] != *p {
+				t.Fatalf("%q read as %q, which reads otherwise", value, partRecord(p))
+			}
+		}
+		l := New(func() time.Time { return time.Unix(1_700_000_010, 0) })
+		l.Load(nil, sv, "02self")
+		l.Status()
+	})
+}

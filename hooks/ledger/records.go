@@ -175,14 +175,16 @@ func (s *Saved) Add(kind, name, value string) bool {
 	case kind == "p" && (len(f) == 5 || len(f) == 6 && validRune(f[5])):
 		k, ok := parseKey(name)
 		n := nums(f[:5])
-		if !ok || n == nil || n[2] > n[1] {
+		// counted is sent less what came back, which only a payment to
+		// ourselves has.
+		if !ok || n == nil || n[2] > n[1] || n[3] > Failed || n[4] > 1 || n[4] == 0 && n[2] != n[1] {
 			return false
 		}
 		if s.parts == nil {
 			s.parts = map[PartKey]*part{}
 		}
 		s.parts[k] = &part{key: k, created: int64(n[0]), sent: amount.MSat(n[1]), credit: amount.MSat(n[1] - n[2]),
-			state: uint8(min(n[3], Failed)), self: n[4] == 1}
+			state: uint8(n[3]), self: n[4] == 1}
 		if len(f) == 6 {
 			s.parts[k].rune = f[5]
 		}
