@@ -85,7 +85,7 @@ func (l *Ledger) SetAllowance(al Allowance) error {
 func (l *Ledger) setAllowance(al Allowance, persist bool) {
 	c := &account{id: al.Rune, limit: al.Limit, hasLimit: al.HasLimit}
 	for _, p := range l.node.parts {
-		if p.rune == al.Rune {
+		if p.runeOf() == al.Rune {
 			c.parts = append(c.parts, p)
 		}
 	}

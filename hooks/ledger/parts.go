@@ -2,29 +2,59 @@ package ledger
 
 import "github.com/payupto/pay-up-to/amount"
 
-// part is one HTLC this node originated.
+// part is one HTLC this node originated. A node keeps hundreds of
+// thousands: what only some have is in x.
 type part struct {
-	key  PartKey
-	sent amount.MSat // amount_sent_msat: what left our channel, fees included
+	key      PartKey
+	sent     amount.MSat // amount_sent_msat: what left our channel, fees included
+	created  int64       // unix seconds, as listsendpays' created_at
+	approval *approval
+	x        *partExtra // a payment to ourselves, or one through a rune
+	state    uint8
+	// confirmed: lightningd's records or notifications have shown it; a
+	// part recorded at the hook whose send failed early never shows up.
+	confirmed bool
+}
+
+type partExtra struct {
+	self bool // a payment to our own node (a rebalance)
 	// delivered is what a part to ourselves delivers (its amount_msat);
 	// credit is what our own invoice is known to have received of it.
 	// Only a credit makes a payment to ourselves count less than sent.
 	delivered, credit amount.MSat
-	created           int64 // unix seconds, as listsendpays' created_at
-	state             uint8
-	self              bool // a payment to our own node (a rebalance)
-	// confirmed: lightningd's records or notifications have shown it; a
-	// part recorded at the hook whose send failed early never shows up.
-	confirmed bool
-	approval  *approval
-	rune      string // the rune it was paid through, if any
+	rune              string // the rune it was paid through
+}
+
+// newPart makes a part, with its extra only when it has one.
+func newPart(k PartKey, sent amount.MSat, created int64, state uint8, self bool, rune string) *part {
+	p := &part{key: k, sent: sent, created: created, state: state}
+	if self || rune != "" {
+		p.x = &partExtra{self: self, rune: rune}
+	}
+	return p
 }
 
 func (p *part) live() bool { return p.state != Failed }
 
+func (p *part) isSelf() bool { return p.x != nil && p.x.self }
+
+func (p *part) runeOf() string {
+	if p.x == nil {
+		return ""
+	}
+	return p.x.rune
+}
+
+func (p *part) credit() amount.MSat {
+	if p.x == nil {
+		return 0
+	}
+	return p.x.credit
+}
+
 // counted is what the budget counts: what was sent, less what came back
 // to our own invoice.
-func (p *part) counted() amount.MSat { return p.sent - min(p.credit, p.sent) }
+func (p *part) counted() amount.MSat { return p.sent - min(p.credit(), p.sent) }
 
 // Send is one low-level send (sendpay, sendonion, injectpaymentonion) as
 // the hook prices it.
@@ -92,9 +122,10 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 	if old := l.byKey[s.Key]; old != nil { // a failed part sent again
 		l.remove(old)
 	}
-	p := &part{key: s.Key, sent: s.Sent, created: l.now().Unix(), state: Pending, self: s.Self, approval: a, rune: rune}
+	p := newPart(s.Key, s.Sent, l.now().Unix(), Pending, s.Self, rune)
+	p.approval = a
 	if s.Self {
-		p.delivered = s.Delivered
+		p.x.delivered = s.Delivered
 	}
 	l.insert(p)
 	l.unseen = append(l.unseen, p)
@@ -120,7 +151,7 @@ func (l *Ledger) fits(req amount.MSat, c *account) *Verdict {
 // insert adds a new part, keeping parts ordered by creation; l.mu is held.
 func (l *Ledger) insert(p *part) {
 	l.node.add(p)
-	if c := l.accounts[p.rune]; c != nil && p.rune != "" {
+	if c := l.accounts[p.runeOf()]; c != nil && p.runeOf() != "" {
 		c.add(p)
 	}
 	l.byKey[p.key] = p
@@ -131,7 +162,7 @@ func (l *Ledger) insert(p *part) {
 		l.charge(p.approval, int64(p.counted()))
 	}
 	l.persistPart(p)
-	if p.self {
+	if p.isSelf() {
 		l.selfParts[p.key.Hash] = append(l.selfParts[p.key.Hash], p)
 		l.credit(p.key.Hash)
 	}
@@ -141,7 +172,13 @@ func (l *Ledger) insert(p *part) {
 // held.
 func (l *Ledger) update(p *part, state uint8, sent, credit amount.MSat) {
 	oldLive, oldPending, oldCounted, oldSent := p.live(), p.state == Pending, p.counted(), p.sent
-	p.state, p.sent, p.credit = state, sent, credit
+	p.state, p.sent = state, sent
+	if credit != 0 || p.x != nil {
+		if p.x == nil {
+			p.x = &partExtra{}
+		}
+		p.x.credit = credit
+	}
 	var delta int64
 	if oldLive {
 		delta -= int64(oldCounted)
@@ -156,7 +193,7 @@ func (l *Ledger) update(p *part, state uint8, sent, credit amount.MSat) {
 		l.out(p.key.Hash, int64(p.sent))
 	}
 	l.node.changed(p, delta)
-	if c := l.accounts[p.rune]; c != nil && p.rune != "" {
+	if c := l.accounts[p.runeOf()]; c != nil && p.runeOf() != "" {
 		c.changed(p, delta)
 	}
 	if p.approval != nil {
@@ -168,7 +205,7 @@ func (l *Ledger) update(p *part, state uint8, sent, credit amount.MSat) {
 // remove drops a failed part so its key can be sent again; l.mu is held.
 func (l *Ledger) remove(p *part) {
 	l.node.remove(p)
-	if c := l.accounts[p.rune]; c != nil && p.rune != "" {
+	if c := l.accounts[p.runeOf()]; c != nil && p.runeOf() != "" {
 		c.remove(p)
 	}
 	delete(l.byKey, p.key)
@@ -176,7 +213,7 @@ func (l *Ledger) remove(p *part) {
 
 func (l *Ledger) forget(p *part) {
 	delete(l.byKey, p.key)
-	if p.self {
+	if p.isSelf() {
 		delete(l.selfParts, p.key.Hash)
 	}
 	if p.state == Pending {
@@ -236,13 +273,15 @@ func (l *Ledger) apply(r Row) {
 		if r.State == Failed {
 			return
 		}
-		p = &part{key: r.Key, sent: r.Sent, created: r.Created, state: r.State, confirmed: true, rune: r.Rune,
-			self: r.ToUs, approval: l.link(r.Key.Hash, "", r.Sent)}
-		if p.approval != nil {
-			p.rune = p.approval.rune
+		a := l.link(r.Key.Hash, "", r.Sent)
+		rune := r.Rune
+		if a != nil {
+			rune = a.rune
 		}
-		if p.self {
-			p.delivered = r.Delivered
+		p = newPart(r.Key, r.Sent, r.Created, r.State, r.ToUs, rune)
+		p.approval, p.confirmed = a, true
+		if p.isSelf() {
+			p.x.delivered = r.Delivered
 		}
 		l.insert(p)
 		return
@@ -251,11 +290,11 @@ func (l *Ledger) apply(r Row) {
 	if p.state != Pending && r.State == Pending {
 		return // a final state is never undone
 	}
-	if p.self && r.Delivered != 0 {
-		p.delivered = r.Delivered
+	if p.isSelf() && r.Delivered != 0 {
+		p.x.delivered = r.Delivered
 	}
-	l.update(p, r.State, r.Sent, p.credit)
-	if p.self {
+	l.update(p, r.State, r.Sent, p.credit())
+	if p.isSelf() {
 		l.credit(p.key.Hash)
 	}
 }
@@ -305,7 +344,7 @@ func (l *Ledger) Reconcile(hash Hash, rows []Row) {
 	old := l.now().Add(-Grace).Unix()
 	for _, p := range l.unseen {
 		if p.key.Hash == hash && !p.confirmed && !have[p.key] && p.state == Pending && p.created <= old && l.byKey[p.key] == p {
-			l.update(p, Failed, p.sent, p.credit)
+			l.update(p, Failed, p.sent, p.credit())
 		}
 	}
 }

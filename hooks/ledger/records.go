@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,11 +153,11 @@ func (l *Ledger) persistApproval(a *approval) {
 
 func partRecord(p *part) string {
 	self := 0
-	if p.self {
+	if p.isSelf() {
 		self = 1
 	}
-	if p.rune != "" {
-		return fmt.Sprintf("%d,%d,%d,%d,%d,%s", p.created, p.sent, p.counted(), p.state, self, p.rune)
+	if r := p.runeOf(); r != "" {
+		return fmt.Sprintf("%d,%d,%d,%d,%d,%s", p.created, p.sent, p.counted(), p.state, self, r)
 	}
 	return fmt.Sprintf("%d,%d,%d,%d,%d", p.created, p.sent, p.counted(), p.state, self)
 }
@@ -177,22 +178,26 @@ func (s *Saved) Add(kind, name, value string) bool {
 		n := nums(f[:5])
 		// counted is sent less what came back, which only a payment to
 		// ourselves has.
-		if !ok || n == nil || n[2] > n[1] || n[3] > Failed || n[4] > 1 || n[4] == 0 && n[2] != n[1] {
+		if !ok || n == nil || n[0] > math.MaxInt64 || n[2] > n[1] || n[3] > Failed || n[4] > 1 || n[4] == 0 && n[2] != n[1] {
 			return false
 		}
 		if s.parts == nil {
 			s.parts = map[PartKey]*part{}
 		}
-		s.parts[k] = &part{key: k, created: int64(n[0]), sent: amount.MSat(n[1]), credit: amount.MSat(n[1] - n[2]),
-			state: uint8(n[3]), self: n[4] == 1}
+		rune := ""
 		if len(f) == 6 {
-			s.parts[k].rune = f[5]
+			rune = f[5]
 		}
+		p := newPart(k, amount.MSat(n[1]), int64(n[0]), uint8(n[3]), n[4] == 1, rune)
+		if n[1] != n[2] { // only a payment to ourselves
+			p.x.credit = amount.MSat(n[1] - n[2])
+		}
+		s.parts[k] = p
 		return true
 	case kind == "r" && len(f) >= 5:
 		n := nums(f[:3])
 		h, ok := ParseHash(f[3])
-		if n == nil || !ok && f[3] != "" {
+		if n == nil || !ok && f[3] != "" || n[0] > math.MaxInt64 || n[1] > math.MaxInt64 {
 			return false
 		}
 		a := &approval{name: name, created: time.Unix(int64(n[0]), 0), deadline: time.Unix(int64(n[1]), 0),
@@ -284,7 +289,7 @@ func (ld *Loader) Rows(rows []Row) {
 		s := sv.parts[r.Key]
 		if s != nil {
 			delete(sv.parts, r.Key)
-			r.Rune = s.rune
+			r.Rune = s.runeOf()
 		}
 		l.apply(r)
 		p := l.byKey[r.Key]
@@ -292,8 +297,8 @@ func (ld *Loader) Rows(rows []Row) {
 			continue
 		}
 		p.confirmed = true
-		if s != nil && p.self && s.credit > 0 && p.live() {
-			l.update(p, p.state, p.sent, min(s.credit, p.sent))
+		if s != nil && p.isSelf() && s.credit() > 0 && p.live() {
+			l.update(p, p.state, p.sent, min(s.credit(), p.sent))
 		}
 	}
 }

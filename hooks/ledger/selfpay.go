@@ -39,12 +39,12 @@ func (l *Ledger) credit(hash Hash) {
 			continue
 		}
 		c := p.sent
-		if p.delivered != 0 {
-			c = min(c, p.delivered)
+		if p.x.delivered != 0 {
+			c = min(c, p.x.delivered)
 		}
 		c = min(c, left)
 		left -= c
-		if c != p.credit {
+		if c != p.credit() {
 			l.update(p, p.state, p.sent, c)
 		}
 	}
@@ -62,7 +62,7 @@ func (l *Ledger) Uncredited() []Hash {
 			continue
 		}
 		for _, p := range ps {
-			if p.live() && p.credit == 0 && l.byKey[p.key] == p {
+			if p.live() && p.credit() == 0 && l.byKey[p.key] == p {
 				hs = append(hs, h)
 				break
 			}
