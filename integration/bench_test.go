@@ -95,8 +95,17 @@ func BenchmarkCommandoPay(b *testing.B) {
 	plain, _ := l1.newRune(nil)
 	held, id := l1.newRune(nil)
 	l1.must("pay-up-to-setallowance", []any{id, nil, "1btc/1d"}, nil)
+	inv := l3.invoice("1000sat")
 	for _, bc := range []struct{ name, rune string }{{"rune-without-allowance", plain}, {"rune-with-allowance", held}} {
-		b.Run(bc.name, func(b *testing.B) {
+		// The checkrune alone, as commando sends it before the payment.
+		b.Run("checkrune/"+bc.name, func(b *testing.B) {
+			latency(b, func() {
+				if err := l1.tryCall("checkrune", map[string]any{"nodeid": l2.ID, "rune": bc.rune, "method": cmd, "params": []any{inv}}, nil); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run("pay/"+bc.name, func(b *testing.B) {
 			invs := make([]string, b.N)
 			for i := range invs {
 				invs[i] = l3.invoice("1000sat")
