@@ -52,13 +52,16 @@ test:
 integration: build
 	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./integration/
 
-# Go benchmarks, the pipe-level load generator (1 and 16 calls in flight),
-# then lightningd-level latency when LIGHTNINGD or PATH has a lightningd.
+# Go benchmarks (the real binary's RSS after 100,000 payments included),
+# the pipe-level load generator (1 and 16 calls in flight), then
+# lightningd-level latency when LIGHTNINGD or PATH has a lightningd (a
+# commando payment over two hops: 40 of them).
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem . ./amount/ ./jsonrpc/ ./hooks/
 	$(GO) run ./integration/loadgen -bin ./$(BIN) -n 200000 -c 1
 	$(GO) run ./integration/loadgen -bin ./$(BIN) -n 200000 -c 16
-	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench=. -benchtime=5000x ./integration/
+	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench='Getinfo|Refusal' -benchtime=5000x ./integration/
+	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench=CommandoPay -benchtime=40x ./integration/
 
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./amount/:FuzzParseMSat ./amount/:FuzzDecode ./amount/:FuzzBolt11Amount \
