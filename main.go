@@ -127,7 +127,7 @@ func newPlugin(w io.Writer, history bool) *jsonrpc.Server {
 func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.Plugin {
 	sendpays := guard.OnSendpay
 	return &manifest.Plugin{
-		Summary: "A Core Lightning plugin that refuses payments above a limit, and payments that would make what leaves the node, fees included, exceed a budget per hour, day or week. It bounds every HTLC the node offers; every other command runs untouched.",
+		Summary: "A Core Lightning plugin that refuses payments above a limit, and payments that would make what leaves the node, fees included, exceed a budget per hour, day or week. It bounds every HTLC the node offers, and gives each app connected with a rune (commando, clnrest) an allowance of its own; every other command runs untouched.",
 		Options: []manifest.Option{{
 			Name:        "limit",
 			Description: "Refuse payments above this amount (e.g. 0.001btc, 100000sat, 100000000msat)",
