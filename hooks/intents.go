@@ -31,6 +31,9 @@ type intent struct {
 	retry   time.Duration
 	rune    string // the rune that authorised the command, if any
 	paid    bool   // fee, retry and rune are the command's
+	// unpriced: only the rune is known (a BIP353 name is priced at its
+	// preapproveinvoice call).
+	unpriced bool
 }
 
 func (t *intents) add(e intent) {
@@ -42,8 +45,8 @@ func (t *intents) add(e intent) {
 
 // find returns the fee allowance and retry_for of the command whose id is
 // callerID or prefixes it, and that pays invoice (same payment hash, or
-// the same invoice string; an offer, whose invoice is fetched later,
-// only when it is the one offer paid under that id).
+// the same invoice string; an offer or a BIP353 name, whose invoice is
+// fetched later, only when it is the one paid under that id).
 func (t *intents) find(callerID, invoice string, hash ledger.Hash) (intent, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -58,7 +61,7 @@ func (t *intents) find(callerID, invoice string, hash ledger.Hash) (intent, bool
 		if !hash.IsZero() && e.hash == hash || e.invoice == invoice {
 			return e, true
 		}
-		if strings.HasPrefix(e.invoice, "lno") {
+		if strings.HasPrefix(e.invoice, "lno") || strings.Contains(e.invoice, "@") {
 			offer = e
 			offers++
 		}

@@ -76,6 +76,11 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 	}
 	rune := g.claims.take(method, params)
 	q, r := g.quote(method, id, params, true)
+	if r == nil && !q.pr.known && rune != "" && sp.record {
+		// Priced at its preapproveinvoice call (a BIP353 name): the rune
+		// goes there.
+		g.intents.add(intent{id: id, invoice: amount.Canonical(q.pr.subj), rune: rune, paid: true, unpriced: true})
+	}
 	if r != nil || !q.pr.known {
 		if sp.rewritten && g.xpayTakesPay.Load() {
 			return nil // refused at preapproveinvoice
@@ -142,7 +147,10 @@ func (g *Guard) reserve(method, id string, q quote, rune string) *refusal {
 			id = id[:i]
 		}
 		if in, ok := g.intents.find(id, amount.Canonical(pr.subj), pr.hash); ok {
-			fee, retry, rune = in.fee, in.retry, in.rune // what the paying command allowed
+			rune = in.rune
+			if !in.unpriced {
+				fee, retry = in.fee, in.retry // what the paying command allowed
+			}
 		}
 	}
 	total := pr.amount + fee
@@ -246,7 +254,7 @@ func (g *Guard) check(method, id string, sp spend, s string, amounts []amount.MS
 			if spent > limit {
 				return overLimit("payment amount", spent, limit, "invstring", s), priced{}
 			}
-			return nil, priced{}
+			return nil, priced{key: "invstring", subj: s}
 		}
 		return unverified(method, fmt.Sprintf("cannot read the invoice: %v", err), "bolt11", s), priced{}
 	}

@@ -163,17 +163,17 @@ func (g *Guard) checkRune(params jsonrpc.Value) any {
 	if ps := a["params"]; len(ps) == 1 {
 		inner = append(jsonrpc.Value(nil), ps[0]...)
 	}
-	amt, total, key, subj, ok := g.price(method, inner)
-	if !ok {
-		return continueAnswer // priced, or refused, at the command itself
-	}
-	if v := g.ledger.Check(rid, amt, total); v != nil {
-		r := runeRefusal(v, key, subj)
-		if v.Reason == ledger.NotRead {
-			r = notRead("checkrune", v, key, subj)
+	// What cannot be priced here (a BIP353 name) is priced, or refused,
+	// at the command or its preapprove call, and charged to the rune.
+	if amt, total, key, subj, ok := g.price(method, inner); ok {
+		if v := g.ledger.Check(rid, amt, total); v != nil {
+			r := runeRefusal(v, key, subj)
+			if v.Reason == ledger.NotRead {
+				r = notRead("checkrune", v, key, subj)
+			}
+			g.tell("checkrune", r)
+			return r.answer()
 		}
-		g.tell("checkrune", r)
-		return r.answer()
 	}
 	c := g.rpc.Load()
 	if c == nil {

@@ -141,3 +141,34 @@ func TestRuneAllowances(t *testing.T) {
 	_, err = g.ServeSetAllowance(jsonrpc.Value(`["5", "1sat"]`))
 	assert.Assert(t, is.ErrorContains(err, "checkrune"))
 }
+
+// TestRuneUnpriced: a payment checkrune cannot price (a BIP353 name) is
+// charged to the rune at its preapproveinvoice call, with the fee
+// allowance of that call.
+func TestRuneUnpriced(t *testing.T) {
+	g := guard(t, "0.01btc")
+	g.init()
+	g.cln.Store(2606)
+	g.ledger.Load(nil, ledger.Saved{}, "02self")
+	ours, theirs := net.Pipe()
+	go fakeShowrunes(theirs, nil, nil)
+	c := jsonrpc.NewClient(ours, "pay-up-to")
+	defer c.Close()
+	g.rpc.Store(c)
+	rune := base64.URLEncoding.EncodeToString(append(make([]byte, 32), "=5"...))
+	_, err := g.ServeSetAllowance(jsonrpc.Value(`["5", null, "0.0015btc/1d"]`))
+	assert.NilError(t, err)
+	code, _ := verdict(t, g, hook("checkrune", "cln:custommsg#1/commando:checkrune#2", map[string]any{"rune": rune, "method": "xpay", "params": []any{"alice@example.com"}}))
+	assert.Equal(t, code, int64(0))
+	code, _ = verdict(t, g, hook("xpay", "1/commando:xpay#3", []any{"alice@example.com"}))
+	assert.Equal(t, code, int64(0))
+	code, _ = verdict(t, g, hook("preapproveinvoice", "1/commando:xpay#3/cln:xpay#4/cln-xpay:preapproveinvoice#5", map[string]any{"bolt11": inv1m}))
+	assert.Equal(t, code, int64(0))
+	assert.Equal(t, g.status().Runes[0].Budgets[0].ReservedMSat, uint64(101_000_000))
+	// The next is beyond the rune's budget, refused at its preapprove call.
+	code, _ = verdict(t, g, hook("checkrune", "cln:custommsg#6/commando:checkrune#7", map[string]any{"rune": rune, "method": "xpay", "params": []any{"bob@example.com"}}))
+	assert.Equal(t, code, int64(0))
+	verdict(t, g, hook("xpay", "1/commando:xpay#8", []any{"bob@example.com"}))
+	code, data := verdict(t, g, hook("preapproveinvoice", "1/commando:xpay#8/cln:xpay#9/cln-xpay:preapproveinvoice#10", map[string]any{"bolt11": inv1m}))
+	assert.Equal(t, code, int64(CodeRuneAllowance), "%v", data)
+}

@@ -81,10 +81,13 @@ func (n *node) newRune(restrictions any) (rune, id string) {
 // budget on top of the node's.
 func TestRuneAllowances(t *testing.T) {
 	l1, l2, l3 := newLine(t, nil, "important-plugin="+plugin, "limit=0.001btc", "budget=100000sat/1h")
+	waitRead(t, l1)
 	if !l1.has("checkrune") {
+		// Allowances cannot be set there, and it says why.
+		e := l1.call("pay-up-to-setallowance", []any{"0", "1000sat"}, nil)
+		assert.Assert(t, e != nil && is.Contains(e.Message, "checkrune")().Success(), "%v", e)
 		t.Skip("lightningd " + version + " has no checkrune (CLN v23.08+): per-rune allowances need it")
 	}
-	waitRead(t, l1)
 	cmd := "pay"
 	if l1.has("xpay") {
 		cmd = "xpay"
