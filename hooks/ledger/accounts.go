@@ -83,6 +83,7 @@ func (l *Ledger) SetAllowance(al Allowance) error {
 // setAllowance builds the rune's account from the parts and approvals
 // charged to it; l.mu is held.
 func (l *Ledger) setAllowance(al Allowance, persist bool) {
+	was := l.persists()
 	c := &account{id: al.Rune, limit: al.Limit, hasLimit: al.HasLimit}
 	for _, p := range l.node.parts {
 		if p.runeOf() == al.Rune {
@@ -98,7 +99,7 @@ func (l *Ledger) setAllowance(al Allowance, persist bool) {
 	l.accounts[al.Rune] = c
 	if persist {
 		l.journal.put("a", al.Rune, al.record())
-		l.keepAll()
+		l.keepAll(was)
 	}
 }
 

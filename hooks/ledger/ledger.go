@@ -96,15 +96,16 @@ func New(now func() time.Time) *Ledger {
 func (l *Ledger) SetWindows(ws []Window) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	was := l.persists()
 	l.node.setWindows(ws, l.now().Unix())
-	l.keepAll()
+	l.keepAll(was)
 }
 
-// keepAll queues the records of every live part: a budget set at runtime
-// keeps records from now on, of what its windows already hold too; l.mu
-// is held.
-func (l *Ledger) keepAll() {
-	if l.persists() && l.loaded {
+// keepAll queues the records of every live part when records start being
+// kept (was: they were already): a budget set at runtime keeps records
+// from now on, of what its windows already hold too; l.mu is held.
+func (l *Ledger) keepAll(was bool) {
+	if !was && l.persists() && l.loaded {
 		for _, p := range l.node.parts {
 			if p.live() {
 				l.journal.part(p.key)
