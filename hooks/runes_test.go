@@ -15,9 +15,7 @@ import (
 )
 
 func TestRuneID(t *testing.T) {
-	mk := func(restr string) string {
-		return base64.URLEncoding.EncodeToString(append(make([]byte, 32), restr...))
-	}
+	mk := mkRune
 	for rune, want := range map[string]string{
 		mk("=0"):                        "0",
 		mk("=12&method=pay"):            "12",
@@ -58,23 +56,32 @@ func fakeShowrunes(conn net.Conn, forged, revoked map[string]bool) {
 	}
 }
 
-// TestRuneAllowances: checkrune refuses what a rune's allowance cannot
-// cover; the command that follows is charged to the rune only when
-// lightningd made the rune and has not revoked it.
-func TestRuneAllowances(t *testing.T) {
+// mkRune makes a rune with these restrictions (its hash is no one's).
+func mkRune(restr string) string {
+	return base64.URLEncoding.EncodeToString(append(make([]byte, 32), restr...))
+}
+
+// runeGuard is a guard on lightningd v26.06 with its records read, whose
+// connection answers showrunes as fakeShowrunes does.
+func runeGuard(t *testing.T, forged, revoked map[string]bool) *Guard {
 	g := guard(t, "0.01btc")
 	g.init()
 	g.cln.Store(2606)
 	g.ledger.Load(nil, ledger.Saved{}, "02self")
 	ours, theirs := net.Pipe()
-	mk := func(restr string) string {
-		return base64.URLEncoding.EncodeToString(append(make([]byte, 32), restr...))
-	}
-	good, forged, revoked := mk("=5"), mk("=5&method=xpay"), mk("=5&x=1")
-	go fakeShowrunes(theirs, map[string]bool{forged: true}, map[string]bool{revoked: true})
+	go fakeShowrunes(theirs, forged, revoked)
 	c := jsonrpc.NewClient(ours, "pay-up-to")
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	g.rpc.Store(c)
+	return g
+}
+
+// TestRuneAllowances: checkrune refuses what a rune's allowance cannot
+// cover; the command that follows is charged to the rune only when
+// lightningd made the rune and has not revoked it.
+func TestRuneAllowances(t *testing.T) {
+	good, forged, revoked := mkRune("=5"), mkRune("=5&method=xpay"), mkRune("=5&x=1")
+	g := runeGuard(t, map[string]bool{forged: true}, map[string]bool{revoked: true})
 
 	checkrune := func(rune string, params any) jsonrpc.Value {
 		return hook("checkrune", "cln:custommsg#1/commando:checkrune#2", map[string]any{"nodeid": destination, "rune": rune, "method": "xpay", "params": params})
@@ -146,16 +153,8 @@ func TestRuneAllowances(t *testing.T) {
 // charged to the rune at its preapproveinvoice call, with the fee
 // allowance of that call.
 func TestRuneUnpriced(t *testing.T) {
-	g := guard(t, "0.01btc")
-	g.init()
-	g.cln.Store(2606)
-	g.ledger.Load(nil, ledger.Saved{}, "02self")
-	ours, theirs := net.Pipe()
-	go fakeShowrunes(theirs, nil, nil)
-	c := jsonrpc.NewClient(ours, "pay-up-to")
-	defer c.Close()
-	g.rpc.Store(c)
-	rune := base64.URLEncoding.EncodeToString(append(make([]byte, 32), "=5"...))
+	g := runeGuard(t, nil, nil)
+	rune := mkRune("=5")
 	_, err := g.ServeSetAllowance(jsonrpc.Value(`["5", null, "0.0015btc/1d"]`))
 	assert.NilError(t, err)
 	code, _ := verdict(t, g, hook("checkrune", "cln:custommsg#1/commando:checkrune#2", map[string]any{"rune": rune, "method": "xpay", "params": []any{"alice@example.com"}}))
