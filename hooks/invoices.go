@@ -21,12 +21,8 @@ import (
 // `createinvoice`). Preimages are not secret once a client chose one.
 
 // invoiceCalls are the commands that make an invoice with a preimage a
-// caller may know, and the position of their preimage parameter
-// (lightningd/invoice.c, v23.02–v26.06).
-var invoiceCalls = map[string][]string{
-	"invoice":       {"amount_msat", "label", "description", "expiry", "fallbacks", "preimage", "exposeprivatechannels", "cltv", "deschashonly"},
-	"createinvoice": {"invstring", "label", "preimage"},
-}
+// caller may know (their parameters are in params.go).
+var invoiceCalls = map[string]bool{"invoice": true, "createinvoice": true}
 
 // watch remembers the hashes of preimages that callers chose.
 type watch struct {
@@ -43,9 +39,10 @@ type watch struct {
 const maxKnown = 1 << 16
 
 // note records the payment hash of a preimage a caller gave with invoice
-// or createinvoice. Such a command is never refused.
-func (w *watch) note(method string, params jsonrpc.Value) {
-	a, err := args(params, invoiceCalls[method])
+// or createinvoice (whose positional parameters are order). Such a
+// command is never refused.
+func (w *watch) note(params jsonrpc.Value, order []string) {
+	a, err := args(params, order)
 	if err != nil {
 		return
 	}

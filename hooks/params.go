@@ -18,7 +18,8 @@ type order struct {
 // orders lists, newest first, the positional parameters of every command
 // the hook reads, as lightningd's param() lists them (dev-only parameters
 // take a slot too): plugins/pay.c, plugins/keysend.c, plugins/xpay/xpay.c,
-// plugins/renepay/main.c, lightningd/pay.c and lightningd/invoice.c,
+// plugins/renepay/main.c, lightningd/pay.c, lightningd/invoice.c and
+// lightningd/runes.c,
 // v23.02–v26.06. Only keysend's differ where the guard reads them.
 var orders = map[string][]order{
 	"pay":        {{0, []string{"bolt11", "amount_msat", "label", "riskfactor", "maxfeepercent", "retry_for", "maxdelay", "exemptfee", "localinvreqid", "exclude", "maxfee", "description", "partial_msat"}}},
@@ -38,6 +39,7 @@ var orders = map[string][]order{
 	"injectpaymentonion": {{0, []string{"onion", "payment_hash", "amount_msat", "cltv_expiry", "partid", "groupid", "blinding", "label", "invstring", "localinvreqid", "destination_msat", "destination"}}},
 	"invoice":            {{0, []string{"amount_msat", "label", "description", "expiry", "fallbacks", "preimage", "exposeprivatechannels", "cltv", "deschashonly"}}},
 	"createinvoice":      {{0, []string{"invstring", "label", "preimage"}}},
+	"checkrune":          {{0, []string{"rune", "nodeid", "method", "params"}}}, // lightningd/runes.c, v23.08+
 }
 
 // order returns method's positional parameters on the lightningd the

@@ -158,17 +158,11 @@ func (g *Guard) reserve(method, id string, q quote, rune string) *refusal {
 		return unverified(method, "the amount and fee allowance overflow", pr.key, pr.subj)
 	}
 	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: pr.hash, Method: method, Dest: dest, Amount: pr.amount, Allowance: total, Retry: retry, Rune: rune})
-	switch {
-	case v == nil:
-		g.stats.approval()
-		return nil
-	case v.Reason == ledger.NotRead:
-		return notRead(method, v, pr.key, pr.subj)
-	case v.Account != "":
-		return runeRefusal(v, pr.key, pr.subj)
-	default:
-		return overBudget(v, pr.key, pr.subj)
+	if v != nil {
+		return paymentRefusal(method, v, pr.key, pr.subj)
 	}
+	g.stats.approval()
+	return nil
 }
 
 // learnPayPath notes from a preapproveinvoice call's id whether the last

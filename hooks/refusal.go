@@ -138,18 +138,28 @@ func overBudget(v *ledger.Verdict, key, subject string) *refusal {
 	return r
 }
 
+// paymentRefusal encodes the verdict on a payment (ledger.Approve or
+// ledger.Check): the records not read, a rune's allowance, or the node's
+// budget.
+func paymentRefusal(method string, v *ledger.Verdict, key, subject string) *refusal {
+	switch {
+	case v.Reason == ledger.NotRead:
+		return notRead(method, v, key, subject)
+	case v.Account != "":
+		return runeRefusal(v, key, subject)
+	default:
+		return overBudget(v, key, subject)
+	}
+}
+
 // sendRefusal encodes the verdict on a low-level send, or nil.
 func sendRefusal(method string, s ledger.Send, v *ledger.Verdict) *refusal {
 	hash := s.Key.Hash.String()
 	switch {
 	case v == nil:
 		return nil
-	case v.Account != "" && v.Reason != ledger.NotRead:
-		return runeRefusal(v, "payment_hash", hash)
-	case v.Reason == ledger.OverBudget:
-		return overBudget(v, "payment_hash", hash)
-	case v.Reason == ledger.NotRead:
-		return notRead(method, v, "payment_hash", hash)
+	case v.Reason == ledger.OverBudget || v.Reason == ledger.NotRead || v.Account != "":
+		return paymentRefusal(method, v, "payment_hash", hash)
 	case v.Reason == ledger.Unpriced:
 		return unverified(method, unpricedOnion, "payment_hash", hash)
 	case v.Reason == ledger.OverApproval:
@@ -164,7 +174,7 @@ func sendRefusal(method string, s ledger.Send, v *ledger.Verdict) *refusal {
 				num("approved_msat", v.Max),
 			},
 		}
-	default: // OverLimit
+	default: // OverLimit, the node's
 		total := v.Out + s.Sent
 		msg := fmt.Sprintf("pay-up-to: %s would bring payment %s to %s, which is above the limit %s",
 			method, hash, total.BTC(), v.Max.BTC())

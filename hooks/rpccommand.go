@@ -128,8 +128,8 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	g.init()
 	cmd, _ := params.Member("rpc_command")
 	method, id, cparams, err := command(cmd)
-	if invoiceCalls[method] != nil {
-		g.watch.note(method, cparams)
+	if invoiceCalls[method] {
+		g.watch.note(cparams, g.order(method))
 		return continueAnswer, nil
 	}
 	if method == "checkrune" {

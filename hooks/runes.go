@@ -136,7 +136,7 @@ func (c *claims) take(method string, params jsonrpc.Value) string {
 // cannot cover the payment it asks about, else continued, and noted once
 // lightningd says the rune is its own.
 func (g *Guard) checkRune(params jsonrpc.Value) any {
-	a, err := args(params, []string{"rune", "nodeid", "method", "params"})
+	a, err := args(params, g.order("checkrune"))
 	if err != nil || len(a["rune"]) != 1 || len(a["method"]) != 1 {
 		return continueAnswer // lightningd refuses it
 	}
@@ -167,10 +167,7 @@ func (g *Guard) checkRune(params jsonrpc.Value) any {
 	// at the command or its preapprove call, and charged to the rune.
 	if amt, total, key, subj, ok := g.price(method, inner); ok {
 		if v := g.ledger.Check(rid, amt, total); v != nil {
-			r := runeRefusal(v, key, subj)
-			if v.Reason == ledger.NotRead {
-				r = notRead("checkrune", v, key, subj)
-			}
+			r := paymentRefusal("checkrune", v, key, subj)
 			g.tell("checkrune", r)
 			return r.answer()
 		}
