@@ -136,8 +136,8 @@ func (l *Ledger) Check(rune string, amt, total amount.MSat) *Verdict {
 	if c == nil {
 		return nil
 	}
-	if c.hasLimit && amt > c.limit {
-		return &Verdict{Reason: OverLimit, Account: rune, Part: amt, Max: c.limit}
+	if v := c.overLimit(amt, 0); v != nil {
+		return v
 	}
 	if len(c.windows) > 0 && !l.loaded {
 		return &Verdict{Reason: NotRead, Why: l.loadErr}

@@ -59,8 +59,8 @@ func (l *Ledger) Approve(ap Approval) *Verdict {
 	defer l.mu.Unlock()
 	l.advance()
 	c := l.accounts[ap.Rune]
-	if c != nil && c.hasLimit && ap.Amount > c.limit {
-		return &Verdict{Reason: OverLimit, Account: ap.Rune, Part: ap.Amount, Max: c.limit}
+	if v := c.overLimit(ap.Amount, 0); v != nil {
+		return v
 	}
 	if v := l.fits(ap.Allowance, c); v != nil {
 		return v

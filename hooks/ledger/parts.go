@@ -108,12 +108,14 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 	} else {
 		out := l.byHash[s.Key.Hash]
 		exempt := s.Self && s.Trusted
-		if hasLimit && !exempt && (out+s.Sent > limit || out+s.Sent < out) {
-			return &Verdict{Reason: OverLimit, Part: s.Sent, Out: out, Max: limit}
-		}
 		c := l.accounts[rune]
-		if c != nil && c.hasLimit && !exempt && (out+s.Sent > c.limit || out+s.Sent < out) {
-			return &Verdict{Reason: OverLimit, Account: rune, Part: s.Sent, Out: out, Max: c.limit}
+		if !exempt && hasLimit {
+			if v := limitVerdict("", limit, s.Sent, out); v != nil {
+				return v
+			}
+		}
+		if v := c.overLimit(s.Sent, out); v != nil && !exempt {
+			return v
 		}
 		if v := l.fits(s.Sent, c); v != nil {
 			return v

@@ -192,6 +192,25 @@ func (c *account) drop(cutoff int64) []*part {
 	return gone
 }
 
+// overLimit is limitVerdict for the account's limit; nil for a nil
+// account or one without a limit.
+func (c *account) overLimit(part, out amount.MSat) *Verdict {
+	if c == nil || !c.hasLimit {
+		return nil
+	}
+	return limitVerdict(c.id, c.limit, part, out)
+}
+
+// limitVerdict returns the verdict when a part would bring its payment,
+// with out already in flight, above limit, or nil; account is whose limit
+// it is ("" the node's).
+func limitVerdict(account string, limit, part, out amount.MSat) *Verdict {
+	if out+part <= limit && out+part >= out {
+		return nil
+	}
+	return &Verdict{Reason: OverLimit, Account: account, Part: part, Out: out, Max: limit}
+}
+
 // used is what window w holds now: its parts and every reservation.
 func (c *account) used(w *windowSum) amount.MSat { return w.sum + c.reserved }
 
