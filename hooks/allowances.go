@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/payupto/pay-up-to/amount"
@@ -81,18 +82,33 @@ func allowanceArgs(params jsonrpc.Value, names []string) (map[string]string, err
 		out[k] = text(vs[0])
 	}
 	for k := range out {
-		found := false
-		for _, n := range names {
-			found = found || n == k
-		}
-		if !found {
+		if !slices.Contains(names, k) {
 			return nil, fmt.Errorf("unknown parameter %s", k)
 		}
 	}
 	return out, nil
 }
 
-func (g *Guard) allowance(rune string, a map[string]string) (ledger.Allowance, error) {
+// readAllowance reads the params of an allowance method (names, by
+// position or name) and the allowance they give (to rune_id, if among
+// them), where lightningd can hold runes to allowances.
+func (g *Guard) readAllowance(params jsonrpc.Value, names []string) (map[string]string, ledger.Allowance, error) {
+	g.init()
+	a, err := allowanceArgs(params, names)
+	if err != nil {
+		return nil, ledger.Allowance{}, paramsError("%v", err)
+	}
+	if why := g.runesSupported(); why != "" {
+		return nil, ledger.Allowance{}, paramsError("%s", why)
+	}
+	al, err := allowance(a["rune_id"], a)
+	if err != nil {
+		return nil, ledger.Allowance{}, paramsError("%v", err)
+	}
+	return a, al, nil
+}
+
+func allowance(rune string, a map[string]string) (ledger.Allowance, error) {
 	al := ledger.Allowance{Rune: rune}
 	if s := a["limit"]; s != "" {
 		m, err := amount.ParseMSat(s)
@@ -124,19 +140,11 @@ func paramsError(format string, args ...any) error {
 
 // ServeSetAllowance answers pay-up-to-setallowance rune_id [limit] [budget].
 func (g *Guard) ServeSetAllowance(params jsonrpc.Value) (any, error) {
-	g.init()
-	a, err := allowanceArgs(params, []string{"rune_id", "limit", "budget"})
+	a, al, err := g.readAllowance(params, []string{"rune_id", "limit", "budget"})
 	if err != nil {
-		return nil, paramsError("%v", err)
+		return nil, err
 	}
-	if why := g.runesSupported(); why != "" {
-		return nil, paramsError("%s", why)
-	}
-	al, err := g.allowance(a["rune_id"], a)
-	if err == nil {
-		err = g.ledger.SetAllowance(al)
-	}
-	if err != nil {
+	if err := g.ledger.SetAllowance(al); err != nil {
 		return nil, paramsError("%v", err)
 	}
 	g.logf("info", "rune %s allowance: limit %q, budget %q", al.Rune, a["limit"], a["budget"])
@@ -162,17 +170,9 @@ func (g *Guard) ServeDelAllowance(params jsonrpc.Value) (any, error) {
 // and the caller's, then the allowance, in one step. It waits on
 // lightningd, so it answers off the stdin loop.
 func (g *Guard) ServeCreateRune(params jsonrpc.Value) (any, error) {
-	g.init()
-	a, err := allowanceArgs(params, []string{"limit", "budget", "restrictions"})
+	a, al, err := g.readAllowance(params, []string{"limit", "budget", "restrictions"})
 	if err != nil {
-		return nil, paramsError("%v", err)
-	}
-	if why := g.runesSupported(); why != "" {
-		return nil, paramsError("%s", why)
-	}
-	al, err := g.allowance("0", a)
-	if err != nil {
-		return nil, paramsError("%v", err)
+		return nil, err
 	}
 	restr := []any{defaultRestrictions}
 	if s := a["restrictions"]; s != "" {
