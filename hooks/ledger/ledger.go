@@ -75,6 +75,7 @@ type Ledger struct {
 	unseen    []*part              // recorded at the hook, maybe not yet shown by lightningd
 	approvals approvals            // kept past their deadline to link late parts
 	received  map[Hash]received    // what our own invoices received, by hash
+	keptRecv  int                  // len(received) at which to forget old ones
 	selfParts map[Hash][]*part     // parts of payments to ourselves
 	id        string               // our node id
 	loaded    bool                 // lightningd's records have been read

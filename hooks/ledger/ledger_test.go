@@ -430,3 +430,22 @@ func TestRuneAllowance(t *testing.T) {
 	assert.NilError(t, l.SetAllowance(Allowance{Rune: "5", Windows: ws}))
 	assert.Equal(t, l.Status().Runes[0].Windows[0].Spent, amount.MSat(3000))
 }
+
+// TestReceivedBounded: every invoice the node is paid is told to the
+// ledger; those no payment to ourselves has are not kept for long.
+func TestReceivedBounded(t *testing.T) {
+	l, c := testLedger(t, "1btc/1d")
+	for i := range 100_000 {
+		l.Received(hash(1_000_000+i), 1000)
+		c.t = c.t.Add(time.Second)
+	}
+	assert.Assert(t, len(l.received) <= 2048, "%d kept", len(l.received))
+	// One a payment to ourselves has is kept, and credits its part.
+	assert.Assert(t, l.Admit(Send{ID: "x", Key: PartKey{hash(1), 1, 0}, Sent: 5000, Delivered: 4990, Self: true, Trusted: true}, 0, false) == nil)
+	l.Received(hash(1), 4990)
+	for i := range 5000 {
+		l.Received(hash(2_000_000+i), 1000)
+		c.t = c.t.Add(time.Second)
+	}
+	assert.Equal(t, l.received[hash(1)].amount, amount.MSat(4990))
+}

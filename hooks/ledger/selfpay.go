@@ -1,6 +1,10 @@
 package ledger
 
-import "github.com/payupto/pay-up-to/amount"
+import (
+	"time"
+
+	"github.com/payupto/pay-up-to/amount"
+)
 
 // A payment to ourselves (a rebalance around a cycle of channels) costs
 // only its fees, but only once it is back: any hop that knows the
@@ -22,8 +26,21 @@ func (l *Ledger) Received(hash Hash, amount amount.MSat) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.advance()
-	l.received[hash] = received{amount, l.now().Unix()}
+	now := l.now().Unix()
+	l.received[hash] = received{amount, now}
 	l.credit(hash)
+	// Every invoice the node is paid comes here. One that no payment to
+	// ourselves has matters only until a row of such a payment, sent
+	// unseen, may still arrive: forget those after Grace, now and then.
+	if len(l.received) > l.keptRecv {
+		old := now - int64(Grace/time.Second)
+		for h, r := range l.received {
+			if r.at < old && len(l.selfParts[h]) == 0 {
+				delete(l.received, h)
+			}
+		}
+		l.keptRecv = max(1024, 2*len(l.received))
+	}
 }
 
 // credit spreads what our invoice received over the live parts we sent
