@@ -41,19 +41,3 @@ func TestOnionAmountTrusted(t *testing.T) {
 		assert.Equal(t, onionAmountTrusted(v), want, v)
 	}
 }
-
-// dataMap is the refusal's data as a map, for notifications and status.
-func (r *refusal) dataMap() map[string]any {
-	if r.data == nil {
-		return nil
-	}
-	m := make(map[string]any, len(r.data))
-	for _, f := range r.data {
-		if f.isNum {
-			m[f.key] = f.num
-		} else {
-			m[f.key] = f.str
-		}
-	}
-	return m
-}

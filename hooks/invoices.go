@@ -114,6 +114,7 @@ func (w *watch) trusted(ctx context.Context, c *jsonrpc.Client, h ledger.Hash) (
 	case res.Invoices[0].CreatedIndex <= since:
 		return false, "its invoice was made before pay-up-to started watching invoices"
 	}
+	// A caller may have given this preimage while lightningd answered.
 	w.mu.Lock()
 	_, known = w.known[h]
 	w.mu.Unlock()
