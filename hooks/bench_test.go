@@ -58,9 +58,9 @@ func BenchmarkApprove(b *testing.B) {
 	}
 }
 
-// fakeNode answers getinfo, listconfigs, listdatastore and paged
-// listsendpays (index=created) over conn, as lightningd v23.11+ does.
-func fakeNode(conn net.Conn, rows []ledger.Row) {
+// fakeLightningd answers requests over conn with what answer gives for
+// their method and params: a result, or "" for a method-not-found error.
+func fakeLightningd(conn net.Conn, answer func(method string, params json.RawMessage) string) {
 	rd := jsonrpc.NewReader(conn, 0)
 	for {
 		m, err := rd.Next()
@@ -68,37 +68,47 @@ func fakeNode(conn net.Conn, rows []ledger.Row) {
 			return
 		}
 		var req struct {
-			ID     string
+			ID     json.RawMessage
 			Method string
-			Params struct {
-				Start uint64
-				Limit uint64
-			}
+			Params json.RawMessage
 		}
 		json.Unmarshal(m.Data, &req)
-		var res []byte
-		switch req.Method {
+		if res := answer(req.Method, req.Params); res != "" {
+			fmt.Fprintf(conn, `{"jsonrpc":"2.0","id":%s,"result":%s}`, req.ID, res)
+		} else {
+			fmt.Fprintf(conn, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"Unknown command"}}`, req.ID)
+		}
+	}
+}
+
+// fakeNode answers getinfo, listconfigs, listdatastore and paged
+// listsendpays (index=created) over conn, as lightningd v23.11+ does.
+func fakeNode(conn net.Conn, rows []ledger.Row) {
+	fakeLightningd(conn, func(method string, params json.RawMessage) string {
+		switch method {
 		case "getinfo":
-			res = []byte(`{"id":"02self","version":"v26.06.6"}`)
+			return `{"id":"02self","version":"v26.06.6"}`
 		case "listconfigs":
-			res = []byte(`{"configs":{}}`)
+			return `{"configs":{}}`
 		case "listdatastore":
-			res = []byte(`{"datastore":[]}`)
+			return `{"datastore":[]}`
 		case "listsendpays":
-			res = []byte(`{"payments":[`)
-			end := min(req.Params.Start+req.Params.Limit, uint64(len(rows)))
-			for i := req.Params.Start; i < end; i++ {
+			var p struct{ Start, Limit uint64 }
+			json.Unmarshal(params, &p)
+			res := []byte(`{"payments":[`)
+			end := min(p.Start+p.Limit, uint64(len(rows)))
+			for i := p.Start; i < end; i++ {
 				r := rows[i]
-				if i > req.Params.Start {
+				if i > p.Start {
 					res = append(res, ',')
 				}
 				res = fmt.Appendf(res, `{"created_index":%d,"id":%d,"payment_hash":"%s","groupid":1,"updated_index":%d,"destination":"03d0000000000000000000000000000000000000000000000000000000000000000","amount_msat":%d,"amount_sent_msat":%d,"created_at":%d,"completed_at":%d,"status":"complete","payment_preimage":"%064x","bolt11":"%s"}`,
 					i, i+1, r.Key.Hash, i, r.Delivered, r.Sent, r.Created, r.Created+1, i, benchUnder)
 			}
-			res = append(res, "]}"...)
+			return string(append(res, "]}"...))
 		}
-		conn.Write(fmt.Appendf(nil, `{"jsonrpc":"2.0","id":"%s","result":%s}`, req.ID, res))
-	}
+		return ""
+	})
 }
 
 // BenchmarkStartupRebuild reads 100,000 payment rows from a node (paged

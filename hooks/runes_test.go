@@ -38,22 +38,15 @@ func TestRuneID(t *testing.T) {
 // fakeShowrunes answers showrunes over conn: our_rune false for runes
 // in forged, blacklisted for those in revoked.
 func fakeShowrunes(conn net.Conn, forged, revoked map[string]bool) {
-	rd := jsonrpc.NewReader(conn, 0)
-	for {
-		m, err := rd.Next()
-		if err != nil {
-			return
+	fakeLightningd(conn, func(method string, params json.RawMessage) string {
+		var p struct{ Rune string }
+		if method != "showrunes" || json.Unmarshal(params, &p) != nil {
+			return ""
 		}
-		var req struct {
-			ID     string
-			Params struct{ Rune string }
-		}
-		json.Unmarshal(m.Data, &req)
-		res := fmt.Sprintf(`{"runes":[{"rune":%q,"unique_id":"5"%s%s}]}`, req.Params.Rune,
-			map[bool]string{true: `,"our_rune":false`}[forged[req.Params.Rune]],
-			map[bool]string{true: `,"blacklisted":true`}[revoked[req.Params.Rune]])
-		fmt.Fprintf(conn, `{"jsonrpc":"2.0","id":%q,"result":%s}`, req.ID, res)
-	}
+		return fmt.Sprintf(`{"runes":[{"rune":%q,"unique_id":"5"%s%s}]}`, p.Rune,
+			map[bool]string{true: `,"our_rune":false`}[forged[p.Rune]],
+			map[bool]string{true: `,"blacklisted":true`}[revoked[p.Rune]])
+	})
 }
 
 // mkRune makes a rune with these restrictions (its hash is no one's).
