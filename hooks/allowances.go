@@ -9,6 +9,7 @@ import (
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -66,7 +67,7 @@ func parseBool(s string) (bool, error) {
 
 // allowanceArgs reads [rune_id] [limit] [budget] by position or name.
 func allowanceArgs(params jsonrpc.Value, names []string) (map[string]string, error) {
-	a, err := args(params, names)
+	a, err := price.ReadArgs(params, names)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ func allowanceArgs(params jsonrpc.Value, names []string) (map[string]string, err
 			out[k] = string(vs[0])
 			continue
 		}
-		out[k] = text(vs[0])
+		out[k] = price.Text(vs[0])
 	}
 	for k := range out {
 		if !slices.Contains(names, k) {

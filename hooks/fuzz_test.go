@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -18,7 +19,7 @@ func FuzzSend(f *testing.F) {
 	f.Add("sendonion", `{"onion":"00","first_hop":{"id":"02aa","amount_msat":"1sat","delay":9},"payment_hash":"`+hash(3).String()+`","partid":1,"groupid":2}`)
 	f.Add("injectpaymentonion", `{"onion":"00","payment_hash":"`+hash(4).String()+`","amount_msat":5000,"cltv_expiry":10,"partid":1,"groupid":1}`)
 	f.Fuzz(func(t *testing.T, method, params string) {
-		if !lowLevel[method] {
+		if !price.IsSend(method) {
 			method = "sendpay"
 		}
 		g := new(Guard)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -129,8 +130,7 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 	if err := c.Call(ctx, "getinfo", nil, &info); err != nil {
 		return fmt.Errorf("getinfo: %w", err)
 	}
-	g.cln.Store(int32(clnVersion(info.Version)))
-	g.onionPriced.Store(onionAmountTrusted(info.Version))
+	g.cln.Store(int32(price.ParseVersion(info.Version)))
 	// Whether xpay takes pay over (v24.11+; default true since v26.06):
 	// refusing a pay that xpay rewrites is ignored, and logged.
 	var cfg struct {
@@ -159,13 +159,6 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 	g.creditPaid(ctx, c)
 	g.rpc.Store(c)
 	return nil
-}
-
-// onionAmountTrusted reports whether injectpaymentonion's amount_msat is
-// what it debits: before v26.06 lightningd checks it against the onion.
-func onionAmountTrusted(version string) bool {
-	v := clnVersion(version)
-	return v != 0 && v < 2606
 }
 
 // loadSaved reads the allowances, parts and reservations kept in the
@@ -336,11 +329,11 @@ func (w wireRow) row() (ledger.Row, uint64, error) {
 		return r, 0, fmt.Errorf("payment_hash %q", w.PaymentHash)
 	}
 	var err error
-	if r.Sent, err = msat(w.AmountSent); err != nil {
+	if r.Sent, err = price.MSat(w.AmountSent); err != nil {
 		return r, 0, fmt.Errorf("amount_sent_msat: %w", err)
 	}
 	if len(w.Amount) > 0 {
-		if r.Delivered, err = msat(w.Amount); err != nil {
+		if r.Delivered, err = price.MSat(w.Amount); err != nil {
 			return r, 0, fmt.Errorf("amount_msat: %w", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -42,7 +43,7 @@ const maxKnown = 1 << 16
 // or createinvoice (whose positional parameters are order). Such a
 // command is never refused.
 func (w *watch) note(params jsonrpc.Value, order []string) {
-	a, err := args(params, order)
+	a, err := price.ReadArgs(params, order)
 	if err != nil {
 		return
 	}
@@ -175,7 +176,7 @@ func (g *Guard) OnInvoicePayment(_ string, params jsonrpc.Value) {
 	amt, _ := v.Member("msat")
 	s, err := pre.String()
 	b, err2 := hex.DecodeString(s)
-	m, err3 := msat(amt)
+	m, err3 := price.MSat(amt)
 	if err != nil || err2 != nil || err3 != nil || len(b) != 32 {
 		g.logf("unusual", "cannot read invoice_payment %.200s", params)
 		return
@@ -198,7 +199,7 @@ func (g *Guard) creditPaid(ctx context.Context, c *jsonrpc.Client) {
 			continue
 		}
 		if len(res.Invoices) == 1 && res.Invoices[0].Status == "paid" {
-			if m, err := msat(res.Invoices[0].Received); err == nil {
+			if m, err := price.MSat(res.Invoices[0].Received); err == nil {
 				g.ledger.Received(h, m)
 			}
 		}

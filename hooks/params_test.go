@@ -9,6 +9,7 @@ import (
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -54,14 +55,14 @@ func TestPositionalEqualsNamed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.method, func(t *testing.T) {
 			g := guard(t, "0.01btc")
-			pos := positional(t, g.order(tt.method), tt.named)
+			pos := positional(t, price.Order(tt.method, g.version()), tt.named)
 			for _, params := range []any{tt.named, pos} {
-				a, err := args(jsonValue(t, params), g.order(tt.method))
+				a, err := price.Read(tt.method, jsonValue(t, params), g.version())
 				assert.NilError(t, err)
-				fee, err := feeAllowance(tt.method, a, 100_000_000)
+				fee, err := price.FeeAllowance(tt.method, a, 100_000_000)
 				assert.NilError(t, err)
 				assert.Equal(t, fee, tt.fee, "%v", params)
-				retry, err := retryFor(a)
+				retry, err := price.RetryFor(a)
 				assert.NilError(t, err)
 				assert.Equal(t, retry, tt.retry, "%v", params)
 
@@ -77,22 +78,6 @@ func TestPositionalEqualsNamed(t *testing.T) {
 				assert.Equal(t, g.ledger.Status().Windows[0].Reserved, 100_000_000+tt.fee, "%v", params)
 			}
 		})
-	}
-}
-
-// TestKeysendOrderByVersion: keysend's tenth parameter is maxfee from
-// v24.11, a developer-only flag before.
-func TestKeysendOrderByVersion(t *testing.T) {
-	g := guard(t, "0.01btc")
-	assert.Equal(t, g.order("keysend")[9], "maxfee")
-	g.cln.Store(2311)
-	assert.Equal(t, g.order("keysend")[9], "dev_use_shadow")
-	g.cln.Store(2302)
-	assert.Equal(t, len(g.order("keysend")), 9)
-	g.cln.Store(2606)
-	assert.Equal(t, g.order("keysend")[9], "maxfee")
-	for v, want := range map[string]int{"v24.11.2": 2411, "v26.06rc1": 2606, "v25.12.1-modded": 2512, "junk": 0, "v1.x": 0} {
-		assert.Equal(t, clnVersion(v), want, v)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -202,3 +203,11 @@ const unpricedOnion = "what injectpaymentonion sends is inside the onion, which 
 
 // selfUntrusted explains why a payment to ourselves was held to the limit.
 const selfUntrusted = " (a payment to this node is exempt only for an unpaid invoice whose preimage lightningd chose; any hop that knows the preimage can claim it)"
+
+// priceRefusal refuses a command that cannot be priced.
+func priceRefusal(method string, err error) *refusal {
+	if e, ok := err.(*price.Error); ok {
+		return unverified(method, e.Why, e.Key, e.Subject)
+	}
+	return unverified(method, err.Error(), "", "")
+}

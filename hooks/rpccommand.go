@@ -1,8 +1,7 @@
 // Package hooks is pay-up-to's rpc_command hook: it reads each forwarded
-// command that may spend, prices it, asks the ledger, and answers continue
-// or a refusal. The limit is in policy.go, low-level sends in sends.go,
-// fee allowances in fees.go, refusals in refusal.go, the budget's
-// arithmetic in package ledger, and reading lightningd's records in
+// command that may spend, prices it (package price), asks the ledger
+// (package ledger), and answers continue or a refusal. The limit is in
+// policy.go, refusals in refusal.go, and reading lightningd's records in
 // history.go.
 package hooks
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -38,10 +38,7 @@ type Guard struct {
 	// xpayTakesPay: the last pay seen reaching preapproveinvoice ran as
 	// xpay-as-pay.
 	xpayTakesPay atomic.Bool
-	// onionPriced: injectpaymentonion's amount_msat is what it sends
-	// (lightningd before v26.06).
-	onionPriced atomic.Bool
-	// cln is lightningd's version (see clnVersion), 0 until known.
+	// cln is lightningd's version (a price.Version), 0 until known.
 	cln atomic.Int32
 
 	once   sync.Once
@@ -129,7 +126,7 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	cmd, _ := params.Member("rpc_command")
 	method, id, cparams, err := command(cmd)
 	if invoiceCalls[method] {
-		g.watch.note(cparams, g.order(method))
+		g.watch.note(cparams, price.Order(method, g.version()))
 		return continueAnswer, nil
 	}
 	if method == "checkrune" {
@@ -142,7 +139,7 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	switch {
 	case err != nil:
 		r = unverified("a command", "cannot read the command: "+err.Error(), "", "")
-	case lowLevel[method]:
+	case price.IsSend(method):
 		s, v, rr := g.decideSend(method, id, cparams)
 		if c := g.rpc.Load(); v != nil && v.Reason == ledger.OverLimit && s.Self && c != nil {
 			return g.checkSelf(method, s, c), nil // does lightningd alone know its preimage?
@@ -159,9 +156,11 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 }
 
 func guarded(method string) bool {
-	_, spends := spends[method]
-	return spends || lowLevel[method]
+	return price.IsPayment(method) || price.IsSend(method)
 }
+
+// version is lightningd's, once known.
+func (g *Guard) version() price.Version { return price.Version(g.cln.Load()) }
 
 // decideSend bounds a low-level send (see sends.go).
 func (g *Guard) decideSend(method, id string, params jsonrpc.Value) (ledger.Send, *ledger.Verdict, *refusal) {

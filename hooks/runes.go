@@ -13,6 +13,7 @@ import (
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -136,7 +137,7 @@ func (c *claims) take(method string, params jsonrpc.Value) string {
 // cannot cover the payment it asks about, else continued, and noted once
 // lightningd says the rune is its own.
 func (g *Guard) checkRune(params jsonrpc.Value) any {
-	a, err := args(params, g.order("checkrune"))
+	a, err := price.Read("checkrune", params, g.version())
 	if err != nil || len(a["rune"]) != 1 || len(a["method"]) != 1 {
 		return continueAnswer // lightningd refuses it
 	}
@@ -191,18 +192,19 @@ func (g *Guard) checkRune(params jsonrpc.Value) any {
 // and the most it may take with fees; ok is false when it cannot be told
 // here.
 func (g *Guard) price(method string, params jsonrpc.Value) (amt, total amount.MSat, key, subj string, ok bool) {
-	if lowLevel[method] {
+	if price.IsSend(method) {
 		s, err := g.readSend(method, "", params)
 		if err != nil {
 			return 0, 0, "", "", false
 		}
 		return s.Sent, s.Sent, "payment_hash", s.Key.Hash.String(), true
 	}
-	q, r := g.quote(method, "", params, false)
-	if r != nil || !q.pr.known || q.pr.amount+q.fee < q.fee {
+	p, r := g.quote(method, "", params, false)
+	sum, fits := p.Total()
+	if r != nil || !p.Known || !fits {
 		return 0, 0, "", "", false
 	}
-	return q.pr.amount, q.pr.amount + q.fee, q.pr.key, q.pr.subj, true
+	return p.Amount, sum, p.Key, p.Subject, true
 }
 
 // runeIsOurs asks lightningd whether it made the rune and has not

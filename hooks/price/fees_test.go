@@ -1,4 +1,4 @@
-package hooks
+package price
 
 import (
 	"testing"
@@ -25,19 +25,19 @@ func TestFeeAllowance(t *testing.T) {
 		{"xpay", `{}`, 1, 5000},
 		{"pay", `{"maxfeepercent":"0.001"}`, 1_000_001, 10_001},
 	} {
-		a, err := args([]byte(tt.params), nil)
+		a, err := ReadArgs([]byte(tt.params), nil)
 		assert.NilError(t, err)
-		got, err := feeAllowance(tt.method, a, tt.amt)
+		got, err := FeeAllowance(tt.method, a, tt.amt)
 		assert.NilError(t, err, tt.params)
 		assert.Equal(t, got, tt.want, "%s %s", tt.method, tt.params)
 	}
-	a, _ := args([]byte(`{"maxfeepercent":"lots"}`), nil)
-	_, err := feeAllowance("pay", a, 1)
+	a, _ := ReadArgs([]byte(`{"maxfeepercent":"lots"}`), nil)
+	_, err := FeeAllowance("pay", a, 1)
 	assert.Assert(t, err != nil)
 }
 
-func TestOnionAmountTrusted(t *testing.T) {
+func TestOnionPriced(t *testing.T) {
 	for v, want := range map[string]bool{"v24.11.2": true, "v26.04": true, "v26.06.6": false, "v26.06rc1": false, "v27.01": false, "v25.12.1-modded": true, "junk": false} {
-		assert.Equal(t, onionAmountTrusted(v), want, v)
+		assert.Equal(t, ParseVersion(v).OnionPriced(), want, v)
 	}
 }

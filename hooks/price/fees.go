@@ -1,4 +1,4 @@
-package hooks
+package price
 
 import (
 	"errors"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/payupto/pay-up-to/amount"
-	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
 // defaultFee is the fee cap a payer uses when not told one (CLN v23.02–
@@ -28,14 +27,14 @@ var defaultFee = map[string]struct{ floor, pct uint64 }{
 	"preapprovekeysend": {5000, 500_000},
 }
 
-// feeAllowance is the most a command may pay in fees for amount: its
-// maxfee, else what its maxfeepercent and exemptfee allow, else its
-// default.
-func feeAllowance(method string, a map[string][]jsonrpc.Value, amt amount.MSat) (amount.MSat, error) {
+// FeeAllowance is the most a command may pay in fees for amt, in msat:
+// its maxfee, else what its maxfeepercent and exemptfee allow, else its
+// default. It errs on a parameter it cannot read, or on overflow.
+func FeeAllowance(method string, a Args, amt amount.MSat) (amount.MSat, error) {
 	if vs := a["maxfee"]; len(vs) > 0 {
 		var m amount.MSat
 		for _, v := range vs {
-			f, err := msat(v)
+			f, err := MSat(v)
 			if err != nil {
 				return 0, fmt.Errorf("cannot read maxfee: %v", err)
 			}
@@ -46,14 +45,14 @@ func feeAllowance(method string, a map[string][]jsonrpc.Value, amt amount.MSat) 
 	d := defaultFee[method]
 	floor, pct := amount.MSat(d.floor), d.pct
 	for _, v := range a["exemptfee"] {
-		f, err := msat(v)
+		f, err := MSat(v)
 		if err != nil {
 			return 0, fmt.Errorf("cannot read exemptfee: %v", err)
 		}
 		floor = max(floor, f)
 	}
 	for _, v := range a["maxfeepercent"] {
-		p, err := millionths(strings.TrimSpace(text(v)))
+		p, err := millionths(strings.TrimSpace(Text(v)))
 		if err != nil {
 			return 0, fmt.Errorf("cannot read maxfeepercent: %v", err)
 		}
@@ -91,15 +90,16 @@ func millionths(s string) (uint64, error) {
 // maxRetry bounds how long a reservation may be held for one payment.
 const maxRetry = 24 * time.Hour
 
-// retryFor is how long the payer keeps trying: retry_for, default 60 s.
-func retryFor(a map[string][]jsonrpc.Value) (time.Duration, error) {
+// RetryFor is how long the payer keeps trying: retry_for in seconds,
+// default 60, at most maxRetry.
+func RetryFor(a Args) (time.Duration, error) {
 	vs := a["retry_for"]
 	if len(vs) == 0 {
 		return 60 * time.Second, nil
 	}
 	var d time.Duration
 	for _, v := range vs {
-		n, err := strconv.ParseUint(strings.TrimSpace(text(v)), 10, 32)
+		n, err := strconv.ParseUint(strings.TrimSpace(Text(v)), 10, 32)
 		if err != nil {
 			return 0, fmt.Errorf("cannot read retry_for %.20s", v)
 		}

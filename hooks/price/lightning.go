@@ -1,0 +1,173 @@
+package price
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// spend describes a command that pays over Lightning: which of its
+// parameters hold the invoice, the amount and the destination. Keyword
+// aliases CLN accepts (pay's "invstring" since v26.06, the old
+// "msatoshi") are listed too.
+type spend struct {
+	invoice []string
+	amount  []string
+	dest    []string
+}
+
+// spends lists every command that pays over Lightning, and the
+// preapproveinvoice and preapprovekeysend calls that pay, xpay, keysend,
+// xkeysend and sendamount make before sending anything.
+var spends = map[string]spend{
+	"pay":               {invoice: []string{"bolt11", "invstring"}, amount: []string{"amount_msat", "msatoshi"}},
+	"xpay":              {invoice: []string{"invstring"}, amount: []string{"amount_msat"}},
+	"renepay":           {invoice: []string{"invstring"}, amount: []string{"amount_msat"}},
+	"sendamount":        {invoice: []string{"invstring"}, amount: []string{"amount_msat"}},
+	"keysend":           {dest: []string{"destination"}, amount: []string{"amount_msat", "msatoshi"}},
+	"xkeysend":          {dest: []string{"destination"}, amount: []string{"amount_msat"}},
+	"preapproveinvoice": {invoice: []string{"bolt11", "invstring"}},
+	"preapprovekeysend": {dest: []string{"destination"}, amount: []string{"amount_msat"}},
+}
+
+// IsPayment reports whether method pays over Lightning (Payment prices
+// it).
+func IsPayment(method string) bool {
+	_, ok := spends[method]
+	return ok
+}
+
+// Payment is what a Lightning payment command asks to pay.
+type Payment struct {
+	// Amount is what the recipient is paid, in msat. While !Known it is
+	// only the largest amount_msat the command gave (a BIP353 name,
+	// whose invoice is fetched later), or 0.
+	Amount amount.MSat
+	Known  bool
+	// What names Amount in messages: "invoice amount", "payment
+	// amount" (given with the command) or "keysend amount".
+	What string
+	Hash [32]byte // payment hash, if the invoice or the call gives one
+	// Key and Subject name what is paid, as refusals do: bolt11, offer,
+	// invstring (a BIP353 name) or destination.
+	Key, Subject string
+	// Dest is a keysend's destination node id.
+	Dest string
+	// Amountless lists the invoices (amount.Canonical) without an
+	// amount whose amount the command gave: a later preapproveinvoice
+	// of them carries no amount.
+	Amountless []string
+	// NeedsAmount: an amountless invoice at preapproveinvoice; its
+	// amount is the one its paying command gave.
+	NeedsAmount bool
+	// Fee is the most the payer may pay in fees (FeeAllowance); Retry
+	// how long it keeps trying (RetryFor). Both only when Known.
+	Fee   amount.MSat
+	Retry time.Duration
+}
+
+// Total is the amount with its fee allowance, or false on overflow.
+func (p Payment) Total() (amount.MSat, bool) {
+	return p.Amount + p.Fee, p.Amount+p.Fee >= p.Fee
+}
+
+// Lightning prices a payment command (IsPayment) on lightningd v. A
+// command lightningd itself refuses (no invoice, an amountless invoice
+// without amount_msat) is not Known and not an error.
+func Lightning(method string, params jsonrpc.Value, v Version) (Payment, error) {
+	sp := spends[method]
+	a, err := Read(method, params, v)
+	if err != nil {
+		return Payment{}, fail("cannot read the parameters", "", "")
+	}
+	var given amount.MSat
+	hasGiven := false
+	for _, x := range a.Pick(sp.amount...) {
+		m, err := MSat(x)
+		if err != nil {
+			return Payment{}, fail(fmt.Sprintf("cannot read the amount: %v", err), "", "")
+		}
+		given, hasGiven = max(given, m), true
+	}
+	var p Payment
+	if sp.invoice == nil { // keysend: the amount is the payment
+		p = Payment{Amount: given, Known: hasGiven, What: "keysend amount", Key: "destination"}
+		if ds := a.Pick(sp.dest...); len(ds) > 0 {
+			p.Subject, _ = ds[0].String()
+			p.Dest = p.Subject
+		}
+		if hs := a["payment_hash"]; len(hs) > 0 {
+			h, _ := hs[0].String()
+			p.Hash, _ = parseHash(h)
+		}
+	} else {
+		invs := a.Pick(sp.invoice...)
+		if invs == nil {
+			return Payment{}, nil // the invoice is required: lightningd refuses
+		}
+		for _, x := range invs {
+			s, err := x.String()
+			if err != nil {
+				return Payment{}, fail("the invoice is not a string", "", "")
+			}
+			q, err := invoice(method, s, given, hasGiven)
+			if err != nil || !q.Known {
+				return q, err
+			}
+			p.Amountless = append(p.Amountless, q.Amountless...)
+			if q.Amount >= p.Amount {
+				q.Amountless = p.Amountless
+				p = q
+			}
+		}
+	}
+	if !p.Known {
+		return p, nil
+	}
+	if p.Fee, err = FeeAllowance(method, a, p.Amount); err != nil {
+		return Payment{}, fail(err.Error(), p.Key, p.Subject)
+	}
+	if p.Retry, err = RetryFor(a); err != nil {
+		return Payment{}, fail(err.Error(), p.Key, p.Subject)
+	}
+	return p, nil
+}
+
+// invoice prices one invoice string paid with the amount given, if any.
+func invoice(method, s string, given amount.MSat, hasGiven bool) (Payment, error) {
+	inv, err := amount.Decode(s)
+	if err != nil {
+		if strings.Contains(s, "@") && method != "preapproveinvoice" {
+			// A BIP353 name: xpay fetches an invoice for it, which then
+			// reaches preapproveinvoice with its exact amount.
+			return Payment{Amount: given, What: "payment amount", Key: "invstring", Subject: s}, nil
+		}
+		return Payment{}, fail(fmt.Sprintf("cannot read the invoice: %v", err), "bolt11", s)
+	}
+	p := Payment{Key: "bolt11", Subject: s, What: "invoice amount"}
+	if inv.Kind == amount.Bolt12Offer {
+		p.Key = "offer"
+		if inv.Currency != "" {
+			return Payment{}, fail(fmt.Sprintf("the offer's amount is in %s, which cannot be priced in bitcoin", inv.Currency), p.Key, s)
+		}
+	}
+	switch {
+	case inv.HasAmount:
+		p.Amount = max(given, inv.Amount)
+	case hasGiven:
+		p.Amount, p.What = given, "payment amount"
+		p.Amountless = []string{amount.Canonical(s)}
+	case method == "preapproveinvoice":
+		p.What, p.NeedsAmount = "payment amount", true
+		p.Hash, _ = parseHash(inv.PaymentHash)
+		return p, nil
+	default:
+		return Payment{}, nil // an amountless invoice needs amount_msat: lightningd refuses
+	}
+	p.Known = true
+	p.Hash, _ = parseHash(inv.PaymentHash)
+	return p, nil
+}
