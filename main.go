@@ -150,6 +150,13 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			Dynamic:     true,
 			Check:       guard.CheckRuneRequired,
 			Set:         guard.SetRuneRequired,
+		}, {
+			Name:        "trusted-destinations",
+			Description: hooks.TrustedDescription,
+			Example:     "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+			Dynamic:     true,
+			Check:       guard.CheckTrusted,
+			Set:         guard.SetTrusted,
 		}},
 		Hooks: []manifest.Hook{{Name: "rpc_command", Filters: hooks.Filters(), After: []string{"cln-xpay"}}},
 		Methods: []manifest.Method{{
@@ -180,7 +187,7 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 		},
 		Topics: []string{hooks.RefusedTopic},
 		Init: func(c manifest.Config) string {
-			if why := guard.Ready(); why != "" {
+			if why := guard.Ready(c.Network); why != "" {
 				return why
 			}
 			if history {

@@ -24,10 +24,12 @@ const rewritten = "pay"
 
 // Filters lists the commands the hook must see (CLN v25.12+ sends no
 // others): the payment commands, their preapprove calls, the low-level
-// sends that offer every HTLC, the invoice commands whose preimage a
-// caller may choose (watched, never refused), and checkrune.
+// sends that offer every HTLC, the on-chain commands and gates, the
+// invoice commands whose preimage a caller may choose (watched, never
+// refused), and checkrune.
 func Filters() []string {
-	return []string{"pay", "xpay", "renepay", "sendamount", "keysend", "xkeysend", "preapproveinvoice", "preapprovekeysend", "sendpay", "sendonion", "injectpaymentonion", "invoice", "createinvoice", "checkrune"}
+	return []string{"pay", "xpay", "renepay", "sendamount", "keysend", "xkeysend", "preapproveinvoice", "preapprovekeysend", "sendpay", "sendonion", "injectpaymentonion", "invoice", "createinvoice", "checkrune",
+		"withdraw", "multiwithdraw", "txprepare", "signpsbt", "sendpsbt", "splice_signed", "close", "fundchannel", "fundchannel_start", "openchannel_init", "multifundchannel", "spliceout"}
 }
 
 // decide returns nil to let a payment command run, or the refusal.

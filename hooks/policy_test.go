@@ -126,7 +126,7 @@ func TestPolicy(t *testing.T) {
 		{"params a string", "xpay", inv2m, CodeUnverified, 0},
 		{"getinfo", "getinfo", []any{}, 0, 0},
 		{"invoice for a lot", "invoice", []any{"10btc", "l", "d"}, 0, 0},
-		{"withdraw is not guarded", "withdraw", []any{"bcrt1q", "all"}, 0, 0},
+		{"withdraw to no address", "withdraw", []any{"bcrt1q", "all"}, CodeUnverified, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
@@ -119,10 +120,16 @@ func notRead(method string, v *ledger.Verdict, key, subject string) *refusal {
 
 // overBudget encodes a budget verdict; key and subject name the payment.
 func overBudget(v *ledger.Verdict, key, subject string) *refusal {
+	return budgetRefusal(v, "payment", key, subject)
+}
+
+// budgetRefusal encodes a budget verdict on what ("payment", "on-chain
+// spend").
+func budgetRefusal(v *ledger.Verdict, what, key, subject string) *refusal {
 	r := &refusal{
 		code: CodeOverBudget,
-		message: fmt.Sprintf("pay-up-to: payment of %s with fees would exceed the budget %s (%s used)",
-			v.Requested.BTC(), v.Window.Spec, v.Used.BTC()),
+		message: fmt.Sprintf("pay-up-to: %s of %s with fees would exceed the budget %s (%s used)",
+			what, v.Requested.BTC(), v.Window.Spec, v.Used.BTC()),
 		data: []field{
 			{key: "budget_exceeded", str: v.Window.Spec},
 			num("budget_msat", v.Window.Amount),
@@ -210,4 +217,38 @@ func priceRefusal(method string, err error) *refusal {
 		return unverified(method, e.Why, e.Key, e.Subject)
 	}
 	return unverified(method, err.Error(), "", "")
+}
+
+// chainRefusal encodes the verdict on an on-chain spend s.
+func chainRefusal(method string, v *ledger.Verdict, s chainSpend) *refusal {
+	dests := strings.Join(s.dests, ",")
+	var r *refusal
+	switch {
+	case v.Reason == ledger.NotRead:
+		return notRead(method, v, "destination", dests)
+	case v.Account != "":
+		r = runeRefusal(v, "destination", dests)
+	case v.Reason == ledger.OverBudget:
+		r = budgetRefusal(v, "on-chain spend", "destination", dests)
+	default: // OverLimit
+		msg := fmt.Sprintf("pay-up-to: %s would send %s to %s, which is above the limit %s", method, s.leaving.BTC(), dests, v.Max.BTC())
+		if s.unknown != "" {
+			msg += " (counted as leaving: " + s.unknown + ")"
+		}
+		r = &refusal{
+			code:    CodeOverLimit,
+			message: msg,
+			data: []field{
+				{key: "amount_too_high", str: s.leaving.BTC()},
+				{key: "maximum_is", str: v.Max.BTC()},
+				{key: "destination", str: dests},
+				num("amount_msat", s.leaving),
+				num("maximum_msat", v.Max),
+			},
+		}
+	}
+	if s.fee > 0 {
+		r.data = append(r.data, num("fee_msat", s.fee))
+	}
+	return r
 }

@@ -50,6 +50,9 @@ type Guard struct {
 	// runeRequired: a payment authorised by a rune without an allowance
 	// is refused.
 	runeRequired atomic.Bool
+	trusted      atomic.Pointer[trusted] // trusted-destinations
+	net          atomic.Pointer[string]  // lightningd's network, once known
+	chainRunes   chainRunes              // runes of on-chain commands, for the calls they make
 }
 
 // stats are counts since start, for pay-up-to-status.
@@ -89,11 +92,21 @@ func (g *Guard) SetBudget(s string) error {
 	return nil
 }
 
-// Ready returns why the guard cannot run with the options it has, or "".
-func (g *Guard) Ready() string {
+// Ready returns why the guard cannot run with the options it has on
+// network (lightningd's: "bitcoin", "regtest"…), or "".
+func (g *Guard) Ready(network string) string {
 	g.init()
+	g.net.Store(&network)
 	if _, ok := g.Limit(); !ok && !g.ledger.HasBudget() {
 		return "option limit is required unless budget is set (e.g. limit=0.001btc or budget=0.01btc/1d)"
+	}
+	return g.trusted.Load().wrongNetwork(network)
+}
+
+// network is lightningd's, once known.
+func (g *Guard) network() string {
+	if n := g.net.Load(); n != nil {
+		return *n
 	}
 	return ""
 }
@@ -139,6 +152,8 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	switch {
 	case err != nil:
 		r = unverified("a command", "cannot read the command: "+err.Error(), "", "")
+	case price.IsOnChain(method):
+		return g.onChain(method, id, cparams), nil
 	case price.IsSend(method):
 		s, v, rr := g.decideSend(method, id, cparams)
 		if c := g.rpc.Load(); v != nil && v.Reason == ledger.OverLimit && s.Self && c != nil {
@@ -156,7 +171,7 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 }
 
 func guarded(method string) bool {
-	return price.IsPayment(method) || price.IsSend(method)
+	return price.IsPayment(method) || price.IsSend(method) || price.IsOnChain(method)
 }
 
 // version is lightningd's, once known.

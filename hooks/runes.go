@@ -192,6 +192,9 @@ func (g *Guard) checkRune(params jsonrpc.Value) any {
 // and the most it may take with fees; ok is false when it cannot be told
 // here.
 func (g *Guard) price(method string, params jsonrpc.Value) (amt, total amount.MSat, key, subj string, ok bool) {
+	if price.IsOnChain(method) {
+		return g.priceOnChain(method, params)
+	}
 	if price.IsSend(method) {
 		s, err := g.readSend(method, "", params)
 		if err != nil {
@@ -205,6 +208,39 @@ func (g *Guard) price(method string, params jsonrpc.Value) (amt, total amount.MS
 		return 0, 0, "", "", false
 	}
 	return p.Amount, sum, p.Key, p.Subject, true
+}
+
+// priceOnChain is what an on-chain command asks of a rune's allowance,
+// without asking lightningd which outputs are the wallet's: an app is
+// held to every output not trusted (the exact amounts of a withdraw of
+// "all" are charged at its signpsbt and sendpsbt).
+func (g *Guard) priceOnChain(method string, params jsonrpc.Value) (amt, total amount.MSat, key, subj string, ok bool) {
+	o, err := price.OnChainSpend(method, params, g.version())
+	if err != nil {
+		return 0, 0, "", "", false
+	}
+	t := g.trusted.Load()
+	var dests []string
+	for _, out := range append(o.Outputs, o.Committed...) {
+		if t.script(out.Script) || out.All {
+			continue
+		}
+		m := amount.MSat(out.Sat) * 1000
+		if out.Sat > 21e14 || amt+m < amt {
+			return 0, 0, "", "", false
+		}
+		amt += m
+		dests = append(dests, g.address(out))
+	}
+	if o.Channel != "" || amt+o.Peer < amt {
+		return 0, 0, "", "", false // a close's balance is priced at the command
+	}
+	amt += o.Peer
+	total = amt
+	if o.FeeKnown && total+amount.MSat(o.Fee)*1000 >= total && o.Fee <= 21e14 {
+		total += amount.MSat(o.Fee) * 1000
+	}
+	return amt, total, "destination", strings.Join(dests, ","), true
 }
 
 // runeIsOurs asks lightningd whether it made the rune and has not

@@ -35,6 +35,9 @@ type BudgetStatus struct {
 	ReservedMSat uint64  `json:"reserved_msat"`
 	// AvailableMSat is what a payment may still take, fees included.
 	AvailableMSat *uint64 `json:"available_msat"`
+	// OnchainMSat is the share of SpentMSat that left on-chain (outputs
+	// to others and mining fees).
+	OnchainMSat *uint64 `json:"onchain_msat"`
 }
 
 // StatusUsage and StatusDescription document pay-up-to-status for help.
@@ -86,8 +89,8 @@ func budgets(ws []ledger.WindowStatus, known bool) []BudgetStatus {
 	for _, w := range ws {
 		b := BudgetStatus{Budget: w.Spec, BudgetMSat: uint64(w.Amount), WindowS: int64(w.Period / time.Second), ReservedMSat: uint64(w.Reserved)}
 		if known {
-			spent, avail := uint64(w.Spent), uint64(w.Available)
-			b.SpentMSat, b.AvailableMSat = &spent, &avail
+			spent, avail, onchain := uint64(w.Spent), uint64(w.Available), uint64(w.OnChain)
+			b.SpentMSat, b.AvailableMSat, b.OnchainMSat = &spent, &avail, &onchain
 		}
 		out = append(out, b)
 	}

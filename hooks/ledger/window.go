@@ -95,6 +95,16 @@ type windowSum struct {
 	cutoff int64
 	head   int
 	sum    amount.MSat
+	// onchain is the share of sum that left on-chain.
+	onchain amount.MSat
+}
+
+// count adds delta to what w holds of p.
+func (w *windowSum) count(p *part, delta int64) {
+	w.sum = amount.MSat(int64(w.sum) + delta)
+	if p.onchain() {
+		w.onchain = amount.MSat(int64(w.onchain) + delta)
+	}
 }
 
 func (c *account) setWindows(ws []Window, now int64) {
@@ -104,7 +114,7 @@ func (c *account) setWindows(ws []Window, now int64) {
 		s.head = sort.Search(len(c.parts), func(i int) bool { return c.parts[i].created > s.cutoff })
 		for _, p := range c.parts[s.head:] {
 			if p.live() {
-				s.sum += p.counted()
+				s.count(p, int64(p.counted()))
 			}
 		}
 		c.windows = append(c.windows, s)
@@ -118,7 +128,7 @@ func (c *account) advance(now int64) {
 		w.cutoff = now - int64(w.Period/time.Second)
 		for w.head < len(c.parts) && c.parts[w.head].created <= w.cutoff {
 			if p := c.parts[w.head]; p.live() {
-				w.sum -= p.counted()
+				w.count(p, -int64(p.counted()))
 			}
 			w.head++
 		}
@@ -147,7 +157,7 @@ func (c *account) add(p *part) {
 		if p.created <= w.cutoff {
 			w.head++
 		} else if p.live() {
-			w.sum += p.counted()
+			w.count(p, int64(p.counted()))
 		}
 	}
 }
@@ -156,7 +166,7 @@ func (c *account) add(p *part) {
 func (c *account) changed(p *part, delta int64) {
 	for i := range c.windows {
 		if w := &c.windows[i]; p.created > w.cutoff {
-			w.sum = amount.MSat(int64(w.sum) + delta)
+			w.count(p, delta)
 		}
 	}
 }
@@ -259,13 +269,14 @@ func (c *account) availableAt(w *windowSum, req amount.MSat) int64 {
 type WindowStatus struct {
 	Window
 	Spent, Reserved, Available amount.MSat
+	OnChain                    amount.MSat // the share of Spent that left on-chain
 }
 
 func (c *account) status() []WindowStatus {
 	out := make([]WindowStatus, 0, len(c.windows))
 	for i := range c.windows {
 		w := &c.windows[i]
-		s := WindowStatus{Window: w.Window, Spent: w.sum, Reserved: c.reserved}
+		s := WindowStatus{Window: w.Window, Spent: w.sum, Reserved: c.reserved, OnChain: w.onchain}
 		if used := c.used(w); used < w.Amount {
 			s.Available = w.Amount - used
 		}

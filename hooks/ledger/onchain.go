@@ -1,0 +1,69 @@
+package ledger
+
+import "github.com/payupto/pay-up-to/amount"
+
+// OnChainGroup is the GroupID of the part that counts an on-chain spend:
+// its Hash is the transaction's txid, or names a close or an open, and
+// its PartID is 0. lightningd's groupids are small counters, so no HTLC
+// has it.
+const OnChainGroup = NoGroup - 1
+
+// OnChain is a spend that leaves the node on-chain, in msat.
+type OnChain struct {
+	// ID is the transaction's txid (internal byte order does not matter:
+	// it only has to name the same transaction each time), or a hash
+	// naming a close or an open.
+	ID Hash
+	// Leaving is what goes to others: held to the limits. Fee is the
+	// mining fee. Both count in the budgets.
+	Leaving, Fee amount.MSat
+	// Rune is the unique id of the rune that authorised it, if any.
+	Rune string
+}
+
+// SpendOnChain decides an on-chain spend: Leaving is held to the node's
+// limit (hasLimit false: none) and the rune's, Leaving plus Fee to every
+// budget. With record, what it approves is counted from now, once: the
+// same transaction signed and then sent counts once.
+func (l *Ledger) SpendOnChain(s OnChain, limit amount.MSat, hasLimit, record bool) *Verdict {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.advance()
+	key := PartKey{Hash: s.ID, GroupID: OnChainGroup}
+	if p := l.byKey[key]; p != nil && p.live() {
+		return nil // counted already
+	}
+	c := l.accounts[s.Rune]
+	if hasLimit {
+		if v := limitVerdict("", limit, s.Leaving, 0); v != nil {
+			return v
+		}
+	}
+	if v := c.overLimit(s.Leaving, 0); v != nil {
+		return v
+	}
+	total := s.Leaving + s.Fee
+	if total < s.Fee {
+		return &Verdict{Reason: OverLimit, Part: s.Leaving, Max: limit}
+	}
+	if v := l.fits(total, c); v != nil {
+		return v
+	}
+	if record && total > 0 {
+		p := newPart(key, total, l.now().Unix(), Complete, false, s.Rune)
+		p.confirmed = true
+		l.insert(p)
+	}
+	return nil
+}
+
+// onchain reports whether a part counts an on-chain spend.
+func (p *part) onchain() bool { return p.key.GroupID == OnChainGroup }
+
+// Counted reports whether the on-chain spend id is counted already.
+func (l *Ledger) Counted(id Hash) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.byKey[PartKey{Hash: id, GroupID: OnChainGroup}]
+	return p != nil && p.live()
+}
