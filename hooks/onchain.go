@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -44,23 +45,22 @@ func (g *Guard) onChain(method, id string, params jsonrpc.Value) any {
 		return continueAnswer // signed, now sent: counted once
 	}
 	g.chainRunes.note(id, rune) // the calls it makes are charged to its rune
-	c := g.rpc.Load()
-	if c == nil {
-		return g.refuse(method, unverified(method, "pay-up-to is not connected to lightningd yet, so it cannot tell the node's own addresses", "", ""))
-	}
-	return jsonrpc.Deferred(func(reply func(any, error)) {
+	decide := func() any {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		s, r := g.leaving(ctx, c, method, o)
+		s, r := g.leaving(ctx, g.wallet(), method, o)
 		if r == nil {
 			r = g.spendOnChain(method, id, o, s, rune)
 		}
 		if r == nil {
-			reply(continueAnswer, nil)
-			return
+			return continueAnswer
 		}
-		reply(g.refuse(method, r), nil)
-	})
+		return g.refuse(method, r)
+	}
+	if g.rpc.Load() == nil {
+		return decide() // nothing to ask: trusted destinations, or a refusal
+	}
+	return jsonrpc.Deferred(func(reply func(any, error)) { reply(decide(), nil) })
 }
 
 // refuse tells a refusal and returns its answer.
@@ -80,7 +80,7 @@ type chainSpend struct {
 }
 
 // leaving finds what of o goes to others.
-func (g *Guard) leaving(ctx context.Context, c *jsonrpc.Client, method string, o price.OnChain) (chainSpend, *refusal) {
+func (g *Guard) leaving(ctx context.Context, w wallet, method string, o price.OnChain) (chainSpend, *refusal) {
 	var s chainSpend
 	add := func(m amount.MSat, dest string) bool {
 		if s.leaving+m < m {
@@ -90,7 +90,6 @@ func (g *Guard) leaving(ctx context.Context, c *jsonrpc.Client, method string, o
 		s.dests = append(s.dests, dest)
 		return true
 	}
-	w := g.wallet(c)
 	if o.Channel != "" { // a close to a destination
 		ours, why, err := w.ours(ctx, o.Outputs[0].Script)
 		if err != nil {
@@ -107,16 +106,21 @@ func (g *Guard) leaving(ctx context.Context, c *jsonrpc.Client, method string, o
 		s.unknown = why
 		return s, nil
 	}
-	var funding map[string]bool
-	if price.Gate(method) {
-		var err error
-		if funding, err = w.fundingOutputs(ctx); err != nil {
-			return s, unverified(method, err.Error(), "", "")
-		}
-	}
+	var funding map[string]bool // read when first needed
 	for _, out := range append(o.Outputs, o.Committed...) {
-		if funding[fmt.Sprintf("%s:%d", o.TxID, out.Index)] {
-			continue // a channel of ours being opened or spliced
+		if g.trusted.Load().script(out.Script) {
+			continue
+		}
+		if price.Gate(method) {
+			var err error
+			if funding == nil {
+				if funding, err = w.fundingOutputs(ctx); err != nil {
+					return s, unverified(method, err.Error(), "", "")
+				}
+			}
+			if funding[fmt.Sprintf("%s:%d", o.TxID, out.Index)] {
+				continue // a channel of ours being opened or spliced
+			}
 		}
 		ours, why, err := w.ours(ctx, out.Script)
 		if err != nil {
@@ -191,13 +195,18 @@ func (g *Guard) address(out price.Output) string {
 	return "script " + hex.EncodeToString(out.Script)
 }
 
-// wallet asks lightningd which scripts are the node's.
+// wallet asks lightningd which scripts are the node's; c is nil until
+// pay-up-to is connected.
 type wallet struct {
 	g *Guard
 	c *jsonrpc.Client
 }
 
-func (g *Guard) wallet(c *jsonrpc.Client) wallet { return wallet{g, c} }
+func (g *Guard) wallet() wallet { return wallet{g, g.rpc.Load()} }
+
+// errNotConnected is why nothing can be told the node's before pay-up-to
+// has connected to lightningd.
+var errNotConnected = errors.New("pay-up-to is not connected to lightningd yet, so it cannot tell the node's own addresses")
 
 // ours reports whether lightningd's wallet, or the operator's trusted
 // list, has script. Before v24.11 only a developer-mode lightningd can
@@ -210,6 +219,9 @@ func (w wallet) ours(ctx context.Context, script []byte) (ours bool, why string,
 	addr := amount.ScriptAddress(script, w.g.network())
 	if addr == "" {
 		return false, "", nil // no address form: not the wallet's
+	}
+	if w.c == nil {
+		return false, "", errNotConnected
 	}
 	var res struct {
 		Addresses []struct {
@@ -256,6 +268,9 @@ type peerChannels struct {
 
 func (w wallet) channels(ctx context.Context) (peerChannels, error) {
 	var res peerChannels
+	if w.c == nil {
+		return res, errNotConnected
+	}
 	if err := w.c.Call(ctx, "listpeerchannels", map[string]any{}, &res); err != nil {
 		return res, fmt.Errorf("cannot read the node's channels: listpeerchannels: %v", err)
 	}
