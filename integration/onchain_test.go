@@ -168,9 +168,6 @@ func TestOnChain(t *testing.T) {
 	e = l1.call("txsend", map[string]any{"txid": tp.Txid}, &res)
 	withdrawn(t, l1, e, res.Txid, spent, func(fee int64) int64 { return 40_000_000 + fee })
 
-	// The whole wallet: refused at its signature.
-	nothingLeaves(t, codeOverLimit, func() *rpcError { return l1.call("withdraw", []any{someone, "all"}, nil) })
-
 	// Restarts keep what left: one more spend past the budget is refused.
 	spent, _ = l1.spent()
 	assert.Assert(t, spent-base > 90_000_000 && spent-base < 100_000_000, "%d", spent)
@@ -187,5 +184,40 @@ func TestOnChain(t *testing.T) {
 	after, _ = l1.spent()
 	assert.Equal(t, after, spent, "lightningd restart")
 	nothingLeaves(t, codeOverBudget, func() *rpcError { return l1.call("withdraw", []any{someone, 20_000}, nil) })
+
+	// The whole wallet: priced, and refused, at its signature.
+	nothingLeaves(t, codeOverLimit, func() *rpcError { return l1.call("withdraw", []any{someone, "all"}, nil) })
+	l1.checkAlive()
+}
+
+// TestOnChainRune: an app whose rune allows withdraw is held to its
+// allowance on-chain too, at checkrune, and charged what its
+// transactions really send, fees included.
+func TestOnChainRune(t *testing.T) {
+	l1, l2, l3 := newLine(t, nil, "plugin="+plugin, "limit=0.001btc", "budget=0.002btc/1d")
+	waitRead(t, l1)
+	if !l1.has("checkrune") {
+		t.Skip("lightningd " + version + " has no checkrune (CLN v23.08+): per-rune allowances need it")
+	}
+	assert.NilError(t, getNetwork(t).Fund(1_000_000, l1.Node))
+	someone := l3.newAddr()
+	rune, id := l1.newRune([]any{[]any{"method=withdraw"}})
+	l1.must("pay-up-to-setallowance", map[string]any{"rune_id": id, "limit": "20000sat", "budget": "30000sat/1d"}, nil)
+	withdraw := func(sat int) (*rpcError, string) {
+		var r struct{ Txid string }
+		e := l2.call("commando", map[string]any{"peer_id": l1.ID, "method": "withdraw", "params": map[string]any{"destination": someone, "satoshi": sat}, "rune": rune}, &r)
+		return e, r.Txid
+	}
+	e := nothingLeaves(t, 19537, func() *rpcError { e, _ := withdraw(20_001); return e })
+	runeRefusal(t, e, id, "limit")
+
+	e, txid := withdraw(15_000)
+	assert.Assert(t, e == nil, "%v", e)
+	assert.Assert(t, slices.Contains(mempool(t), txid))
+	assert.Equal(t, l1.runeSpent(id), 15_000_000+mempoolFee(t, txid), "the rune is charged the amount and its fee")
+	assert.NilError(t, getNetwork(t).Mine(1))
+
+	e = nothingLeaves(t, 19537, func() *rpcError { e, _ := withdraw(15_000); return e })
+	runeRefusal(t, e, id, "30000sat/1d")
 	l1.checkAlive()
 }
