@@ -67,7 +67,8 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS := ./amount/:FuzzParseMSat ./amount/:FuzzDecode ./amount/:FuzzBolt11Amount \
 	./amount/:FuzzBolt12 ./jsonrpc/:FuzzReader .:FuzzPlugin \
 	./hooks/ledger/:FuzzParseBudget ./hooks/ledger/:FuzzRecord ./hooks/:FuzzSend ./hooks/:FuzzRow \
-	./hooks/:FuzzRuneID ./hooks/:FuzzCheckrune
+	./hooks/:FuzzRuneID ./hooks/:FuzzCheckrune ./amount/:FuzzPSBT ./amount/:FuzzAddress \
+	./hooks/price/:FuzzOnChain
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "== $${t#*:} ($(FUZZTIME))"; \
