@@ -12,12 +12,14 @@ import (
 const maxApprovals = 4096
 
 // perHash bounds the approvals found by one payment hash (the same invoice
-// paid over and over): the newest are kept.
+// paid over and over): the newest are kept. The bound is per payment,
+// never per id: a client that sends id 1 on every connection may have
+// hundreds of payments in flight under it.
 const perHash = 16
 
 // approvals finds approvals by command id, payment hash and deadline.
 // Ids repeat (they are unique per connection only), so an id finds every
-// approval made under it.
+// approval made under it (maxApprovals bounds them all).
 type approvals struct {
 	order  []*approval // order[head:] are kept, oldest first
 	head   int
@@ -33,7 +35,7 @@ func (x *approvals) add(a *approval) {
 		x.byID, x.byHash = map[string][]*approval{}, map[Hash][]*approval{}
 	}
 	x.order = append(x.order, a)
-	x.byID[a.id] = appendNewest(x.byID[a.id], a)
+	x.byID[a.id] = append(x.byID[a.id], a)
 	if !a.hash.IsZero() {
 		x.setHash(a, a.hash)
 	}

@@ -139,9 +139,6 @@ func (l *Ledger) Attach(id string, hash Hash, dest string, amt amount.MSat) bool
 func (l *Ledger) link(hash Hash, id string, amt amount.MSat) *approval {
 	var best *approval
 	consider := func(a *approval) bool {
-		if a.hash != hash {
-			return true
-		}
 		if best == nil || !best.active && a.active {
 			best = a
 		}
@@ -151,14 +148,25 @@ func (l *Ledger) link(hash Hash, id string, amt amount.MSat) *approval {
 		}
 		return true
 	}
-	l.approvals.callers(id, consider)
+	// By payment hash first: an id may have hundreds of approvals.
+	hs := l.approvals.byHash[hash]
+	for i := len(hs) - 1; i >= 0; i-- {
+		if callerOf(hs[i].id, id) && !consider(hs[i]) {
+			break
+		}
+	}
 	if best != nil || !payerID(id) && id != "" {
 		return best
 	}
-	hs := l.approvals.byHash[hash]
 	for i := len(hs) - 1; i >= 0 && consider(hs[i]); i-- {
 	}
 	return best
+}
+
+// callerOf reports whether a command with id caller may have made call
+// id: caller is id up to one of its "/".
+func callerOf(caller, id string) bool {
+	return len(id) > len(caller) && id[len(caller)] == '/' && id[:len(caller)] == caller
 }
 
 // payerID reports whether id is an unchained call of one of CLN's payer

@@ -186,18 +186,19 @@ func TestRepeatedIDs(t *testing.T) {
 	v := l.Admit(Send{ID: "7/cln:xpay-as-pay#8/cln-xpay:injectpaymentonion#10", Key: PartKey{hash(2), 1, 1}, Sent: 5050, Unpriced: true}, 1000, true)
 	assert.Assert(t, v == nil, "%+v", v)
 
-	// Six payments at once with id 1, each its own hash.
-	for i := 10; i < 16; i++ {
+	// Hundreds of payments at once with id 1, each its own hash: every
+	// one's parts find it (a bound per id once dropped all but 16).
+	for i := 10; i < 310; i++ {
 		assert.Assert(t, l.Approve(Approval{ID: "1", Hash: hash(i), Method: "xpay", Amount: 900, Allowance: 1000, Retry: time.Minute}) == nil)
 	}
-	for i := 10; i < 16; i++ {
+	for i := 10; i < 310; i++ {
 		v := l.Admit(Send{ID: fmt.Sprintf("1/cln:xpay#%d/cln-xpay:injectpaymentonion#%d", i, i), Key: PartKey{hash(i), 1, 1}, Sent: 1000, Unpriced: true}, 500, true)
 		assert.Assert(t, v == nil, "%d: %+v", i, v)
 	}
 	// A forged id reaches only an approval of the same hash, bounded by it.
 	v = l.Admit(Send{ID: "1/x", Key: PartKey{hash(10), 1, 2}, Sent: 1, Unpriced: true}, 500, true)
 	assert.Assert(t, v != nil && v.Reason == OverApproval)
-	v = l.Admit(Send{ID: "1/x", Key: PartKey{hash(99), 1, 2}, Sent: 1, Unpriced: true}, 500, true)
+	v = l.Admit(Send{ID: "1/x", Key: PartKey{hash(999), 1, 2}, Sent: 1, Unpriced: true}, 500, true)
 	assert.Assert(t, v != nil && v.Reason == Unpriced)
 	// Two offers paid under one id: each invoice finds its own by amount;
 	// sendamount's invoice may ask less than was approved.
