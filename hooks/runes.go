@@ -142,12 +142,23 @@ func (g *Guard) checkRune(params jsonrpc.Value) any {
 		return continueAnswer // lightningd refuses it
 	}
 	method, _ := a["method"][0].String()
-	if !guarded(method) {
-		return continueAnswer
-	}
 	runeStr, _ := a["rune"][0].String()
 	rid, err := runeID(runeStr)
 	if err != nil {
+		return continueAnswer // lightningd refuses it
+	}
+	var inner jsonrpc.Value = jsonrpc.Value("[]")
+	if ps := a["params"]; len(ps) == 1 {
+		inner = append(jsonrpc.Value(nil), ps[0]...)
+	}
+	if why := escapes(method, inner); why != "" && (g.runeRequired.Load() || g.ledger.Allowed(rid)) {
+		r := &refusal{code: CodeRuneAllowance,
+			message: fmt.Sprintf("pay-up-to: rune %s may not call %s: %s", rid, method, why),
+			data:    []field{{key: "rune_id", str: rid}, {key: "method", str: method}}}
+		g.tell("checkrune", r)
+		return r.answer()
+	}
+	if !guarded(method) {
 		return continueAnswer
 	}
 	if !g.ledger.Allowed(rid) {
@@ -159,10 +170,6 @@ func (g *Guard) checkRune(params jsonrpc.Value) any {
 			return r.answer()
 		}
 		return continueAnswer
-	}
-	var inner jsonrpc.Value = jsonrpc.Value("[]")
-	if ps := a["params"]; len(ps) == 1 {
-		inner = append(jsonrpc.Value(nil), ps[0]...)
 	}
 	// What cannot be priced here (a BIP353 name) is priced, or refused,
 	// at the command or its preapprove call, and charged to the rune.

@@ -48,6 +48,10 @@ var orders = map[string][]order{
 	"openchannel_init":  {{0, []string{"id", "amount", "initialpsbt", "commitment_feerate", "funding_feerate", "announce", "close_to", "request_amt", "compact_lease", "channel_type"}}},
 	"spliceout":         {{0, []string{"channel", "amount", "destination", "force_feerate"}}},
 	"splice_signed":     {{0, []string{"psbt", "channel_id", "sign_first"}}},
+	"datastore":         {{0, []string{"key", "string", "hex", "mode", "generation"}}},
+	"deldatastore":      {{0, []string{"key", "generation"}}},
+	"plugin":            {{0, []string{"subcommand", "plugin"}}},
+	"createrune":        {{0, []string{"rune", "restrictions"}}},
 }
 
 // Order returns method's positional parameters on lightningd v; the
