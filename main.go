@@ -179,13 +179,23 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			Usage:       hooks.DelAllowanceUsage,
 			Description: hooks.DelAllowanceDescription,
 			Handler:     jsonrpc.HandlerFunc(guard.ServeDelAllowance),
+		}, {
+			Name:        "pay-up-to-pause",
+			Usage:       hooks.PauseUsage,
+			Description: hooks.PauseDescription,
+			Handler:     jsonrpc.HandlerFunc(guard.ServePause),
+		}, {
+			Name:        "pay-up-to-resume",
+			Usage:       hooks.ResumeUsage,
+			Description: hooks.ResumeDescription,
+			Handler:     jsonrpc.HandlerFunc(guard.ServeResume),
 		}},
 		Subscriptions: []manifest.Subscription{
 			{Topic: "sendpay_success", Handler: sendpays},
 			{Topic: "sendpay_failure", Handler: sendpays},
 			{Topic: "invoice_payment", Handler: guard.OnInvoicePayment},
 		},
-		Topics: []string{hooks.RefusedTopic},
+		Topics: []string{hooks.RefusedTopic, hooks.PausedTopic, hooks.ResumedTopic},
 		Init: func(c manifest.Config) string {
 			if why := guard.Ready(c.Network); why != "" {
 				return why

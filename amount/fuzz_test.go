@@ -213,3 +213,94 @@ func FuzzBolt12(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPSBT decodes arbitrary bytes as a PSBT, seeded with BIP174's and
+// BIP370's vectors. Decoding must return; what it accepts must give a fee
+// and txid without panicking, the same on a second decoding, with values
+// and fee checked against big-number sums.
+func FuzzPSBT(f *testing.F) {
+	for _, raw := range psbtSeeds(f) {
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p, err := ParsePSBT(raw)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "amount: ") {
+				t.Fatalf("error without prefix: %v", err)
+			}
+			return
+		}
+		fee, ok := p.Fee()
+		id := p.TxID()
+		again, err := DecodePSBT(psbtBase64(raw))
+		if err != nil || !samePSBT(p, again) {
+			t.Fatalf("second decoding differs: %+v, %+v, %v", p, again, err)
+		}
+		if fee2, ok2 := again.Fee(); fee2 != fee || ok2 != ok || again.TxID() != id {
+			t.Fatalf("second decoding prices %d,%v as %s, first %d,%v as %s", fee2, ok2, again.TxID(), fee, ok, id)
+		}
+		if len(id) != 64 || p.Version != 0 && p.Version != 2 {
+			t.Fatalf("txid %q, version %d", id, p.Version)
+		}
+		if p.Version == 0 && id != unsignedTxID(t, raw) {
+			t.Fatalf("txid %s is not the unsigned transaction's", id)
+		}
+		limit := big.NewInt(maxMoney)
+		in, out, all := new(big.Int), new(big.Int), true
+		for _, i := range p.Inputs {
+			all = all && i.HasUTXO
+			if i.Value > maxMoney {
+				t.Fatalf("input value %d", i.Value)
+			}
+			in.Add(in, new(big.Int).SetUint64(i.Value))
+		}
+		for _, o := range p.Outputs {
+			if o.Value > maxMoney {
+				t.Fatalf("output value %d", o.Value)
+			}
+			out.Add(out, new(big.Int).SetUint64(o.Value))
+		}
+		want := all && in.Cmp(limit) <= 0 && out.Cmp(limit) <= 0 && out.Cmp(in) <= 0
+		if ok != want || ok && new(big.Int).Sub(in, out).Uint64() != fee {
+			t.Fatalf("fee %d,%v; inputs %s, outputs %s, all UTXOs %v", fee, ok, in, out, all)
+		}
+	})
+}
+
+// FuzzAddress decodes arbitrary strings as addresses and writes arbitrary
+// scripts as addresses: a decoded address must be written back as itself
+// (bech32 in lower case), and a written one decode to its script.
+func FuzzAddress(f *testing.F) {
+	addrs, scripts := addressSeeds()
+	for i, a := range addrs {
+		var s []byte
+		if i < len(scripts) {
+			s = scripts[i]
+		}
+		f.Add(a, s)
+	}
+	f.Fuzz(func(t *testing.T, addr string, script []byte) {
+		s, network, err := AddressScript(addr)
+		if err == nil {
+			if back := ScriptAddress(s, network); back != canonical(addr) {
+				t.Fatalf("%q → %x on %s → %q", addr, s, network, back)
+			}
+		} else if !strings.HasPrefix(err.Error(), "amount: ") {
+			t.Fatalf("error without prefix: %v", err)
+		}
+		for _, n := range []string{"bitcoin", "testnet", "testnet4", "signet", "regtest"} {
+			a := ScriptAddress(script, n)
+			if a == "" {
+				continue
+			}
+			back, net, err := AddressScript(a)
+			want := n
+			if n == "testnet4" || n == "signet" || n == "regtest" && !segwitForm(a) {
+				want = "testnet"
+			}
+			if err != nil || string(back) != string(script) || net != want || a != canonical(a) {
+				t.Fatalf("%x on %s → %q → %x on %s, %v", script, n, a, back, net, err)
+			}
+		}
+	})
+}

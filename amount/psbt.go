@@ -21,7 +21,7 @@ const maxMoney = 2_100_000_000_000_000
 // PSBT: the transaction it builds and the outputs its inputs spend.
 type PSBT struct {
 	Version   uint32 // PSBT version: 0 or 2
-	TxVersion uint32
+	TxVersion uint32 // the transaction's version
 	// Locktime is the unsigned transaction's for version 0; for version 2
 	// it is computed as BIP370 "Determining Lock Time" says.
 	Locktime uint32
@@ -59,7 +59,8 @@ var (
 func DecodePSBT(b64 string) (*PSBT, error) {
 	s := strings.TrimSpace(b64)
 	if strings.ContainsAny(s, "\r\n") {
-		// encoding/base64 would skip them; lightningd does not.
+		// encoding/base64 would skip them silently: refuse rather
+		// than guess how lightningd reads such a string.
 		return nil, errors.New("amount: psbt has a line break inside its base64")
 	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(s)
@@ -369,6 +370,14 @@ func (p *PSBT) readUnsignedTx(global []pair) error {
 	return nil
 }
 
+// The smallest version 2 maps: an input's holds PSBT_IN_PREVIOUS_TXID,
+// PSBT_IN_OUTPUT_INDEX and its separator; an output's PSBT_OUT_AMOUNT, an
+// empty PSBT_OUT_SCRIPT and its separator.
+const (
+	minV2InputMap  = 3 + 32 + 3 + 4 + 1
+	minV2OutputMap = 3 + 8 + 3 + 1
+)
+
 // readV2Globals reads a version 2 PSBT's transaction fields and sizes its
 // inputs and outputs; rest is how many bytes follow the global map.
 func (p *PSBT) readV2Globals(global []pair, rest int) (fallback uint32, err error) {
@@ -397,8 +406,6 @@ func (p *PSBT) readV2Globals(global []pair, rest int) (fallback uint32, err erro
 		if c.err != nil || len(c.b) != 0 {
 			return 0, fmt.Errorf("amount: psbt %s is not one compact size", name)
 		}
-		// Each map takes at least its separator byte: a larger count
-		// cannot be met, and must not size an allocation.
 		if n > uint64(rest) {
 			return 0, fmt.Errorf("amount: psbt %s %d exceeds what follows", name, n)
 		}
@@ -412,7 +419,8 @@ func (p *PSBT) readV2Globals(global []pair, rest int) (fallback uint32, err erro
 	if err != nil {
 		return 0, err
 	}
-	if nIn+nOut > rest {
+	// Counts that what follows cannot hold must not size allocations.
+	if nIn*minV2InputMap+nOut*minV2OutputMap > rest {
 		return 0, errPSBTTruncated
 	}
 	p.Inputs = make([]PSBTInput, nIn)

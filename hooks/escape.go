@@ -13,9 +13,16 @@ import (
 // rune-allowance-required, for any rune). Read from each version's
 // command list, v23.08–v26.06.
 
-// escapes says why an app may not run method with params, or "".
-func escapes(method string, params jsonrpc.Value) string {
+// escapes says why an app whose rune's id is rid may not run method
+// with params, or "".
+func escapes(method string, params jsonrpc.Value, rid string) string {
 	switch method {
+	case "pay-up-to-resume":
+		return "an app may not lift a pause"
+	case "pay-up-to-pause":
+		if arg(params, []string{"rune_id", "reason"}, "rune_id") != rid {
+			return "an app may pause only itself"
+		}
 	case "pay-up-to-setallowance", "pay-up-to-delallowance", "pay-up-to-createrune":
 		return "an app may not change allowances"
 	case "setconfig":

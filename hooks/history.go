@@ -143,6 +143,10 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 			g.xpayTakesPay.Store(*v)
 		}
 	}
+	// First what is paused: no spend should slip through a restart.
+	if err := g.loadPauses(ctx, c); err != nil {
+		return err
+	}
 	// Before the records are read, so that once pay-up-to-status says so,
 	// every new invoice is watched.
 	g.watch.startWatching(ctx, c)
@@ -182,6 +186,29 @@ func loadSaved(ctx context.Context, c *jsonrpc.Client) (ledger.Saved, error) {
 		}
 	}
 	return sv, nil
+}
+
+// loadPauses reads the pauses kept in the datastore.
+func (g *Guard) loadPauses(ctx context.Context, c *jsonrpc.Client) error {
+	var ds struct {
+		Datastore []struct {
+			Key    []string `json:"key"`
+			String *string  `json:"string"`
+		} `json:"datastore"`
+	}
+	if err := c.Call(ctx, "listdatastore", map[string]any{"key": []string{"pay-up-to", "pause"}}, &ds); err != nil {
+		return fmt.Errorf("listdatastore: %w", err)
+	}
+	for _, e := range ds.Datastore {
+		if len(e.Key) != 3 || e.String == nil {
+			continue
+		}
+		if x, ok := readPause(e.Key[2], *e.String); ok {
+			g.pauses.set(e.Key[2], &x)
+			g.logf("unusual", "%s is paused since %s: %s", pauseName(e.Key[2]), time.Unix(x.Since, 0).UTC().Format(time.RFC3339), x.Reason)
+		}
+	}
+	return nil
 }
 
 // pageSize is how many listsendpays rows one call asks for (v23.11+).

@@ -53,6 +53,7 @@ type Guard struct {
 	trusted      atomic.Pointer[trusted] // trusted-destinations
 	net          atomic.Pointer[string]  // lightningd's network, once known
 	chainRunes   chainRunes              // runes of on-chain commands, for the calls they make
+	pauses       pauses                  // the node's and runes' pauses
 }
 
 // stats are counts since start, for pay-up-to-status.
@@ -147,6 +148,9 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	}
 	if !guarded(method) && method != "" {
 		return continueAnswer, nil
+	}
+	if x, ok := g.pauses.get(nodeKey); ok && !(method == rewritten && g.xpayTakesPay.Load()) {
+		return g.refuse(method, pausedRefusal(method, x)), nil // a pay xpay runs is refused at its preapproveinvoice
 	}
 	var r *refusal
 	switch {

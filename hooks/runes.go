@@ -151,7 +151,10 @@ func (g *Guard) checkRune(params jsonrpc.Value) any {
 	if ps := a["params"]; len(ps) == 1 {
 		inner = append(jsonrpc.Value(nil), ps[0]...)
 	}
-	if why := escapes(method, inner); why != "" && (g.runeRequired.Load() || g.ledger.Allowed(rid)) {
+	if x, ok := g.pauses.get(rid); ok {
+		return g.refuse("checkrune", pausedRefusal(method, x))
+	}
+	if why := escapes(method, inner, rid); why != "" && (g.runeRequired.Load() || g.ledger.Allowed(rid)) {
 		r := &refusal{code: CodeRuneAllowance,
 			message: fmt.Sprintf("pay-up-to: rune %s may not call %s: %s", rid, method, why),
 			data:    []field{{key: "rune_id", str: rid}, {key: "method", str: method}}}

@@ -22,6 +22,9 @@ type Status struct {
 	History string `json:"history"`
 	// Runes are the runes with an allowance, by unique id.
 	Runes []AllowanceStatus `json:"runes"`
+	// Paused is the node's pause, or null; PausedRunes the runes paused.
+	Paused      *Pause  `json:"paused"`
+	PausedRunes []Pause `json:"paused_runes"`
 }
 
 // BudgetStatus is one window now, in msat. Spent and available are
@@ -68,6 +71,10 @@ func (g *Guard) status() Status {
 		}
 		st.Runes = append(st.Runes, a)
 	}
+	if x, ok := g.pauses.get(nodeKey); ok {
+		st.Paused = &x
+	}
+	st.PausedRunes = g.pauses.runes()
 	g.stats.mu.Lock()
 	st.Approved, st.Refused = g.stats.approved, g.stats.refused
 	st.RecentRefusals = append(st.RecentRefusals, g.stats.recent...)
