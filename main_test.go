@@ -114,7 +114,7 @@ func checkProtocol(t *testing.T, in, out []byte) {
 				Code            int
 			}
 			assert.NilError(t, json.Unmarshal(r.Params, &p))
-			assert.Assert(t, p.Code >= hooks.CodeOverLimit && p.Code <= hooks.CodeOverBudget && p.Message != "", "%s", r.Params)
+			assert.Assert(t, p.Code >= hooks.CodeOverLimit && p.Code <= hooks.CodePaused && p.Message != "", "%s", r.Params)
 			continue
 		}
 		if r.ID == nil {
