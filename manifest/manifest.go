@@ -7,6 +7,7 @@ package manifest
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
@@ -231,7 +232,17 @@ func optionText(raw json.RawMessage) (string, error) {
 }
 
 func disable(reason string) map[string]string {
-	return map[string]string{"disable": "pay-up-to: " + reason}
+	return map[string]string{"disable": "pay-up-to: " + plain(reason)}
+}
+
+// plain words a reason for lightningd, which escapes a plugin's message
+// once more on its way to the caller (setconfig, plugin start): a double
+// quote would reach the user as \", so it becomes a single one.
+func plain(reason string) string { return strings.ReplaceAll(reason, `"`, "'") }
+
+// invalid is a setconfig rejection.
+func invalid(format string, args ...any) error {
+	return jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "%s", plain(fmt.Sprintf(format, args...)))
 }
 
 // setconfig applies (or with check only validates) a dynamic option.
@@ -244,10 +255,10 @@ func (p *Plugin) setconfig(s *jsonrpc.Server, params jsonrpc.Value, check bool) 
 		Val     *json.RawMessage `json:"val"`
 	}
 	if err := json.Unmarshal(params, &in); err != nil {
-		return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: %v", err)
+		return nil, invalid("pay-up-to: %v", err)
 	}
 	if check && in.Command != "setconfig" {
-		return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: cannot check %q", in.Command)
+		return nil, invalid("pay-up-to: cannot check %q", in.Command)
 	}
 	for _, o := range p.Options {
 		if o.Name != in.Config || !o.Dynamic {
@@ -259,19 +270,19 @@ func (p *Plugin) setconfig(s *jsonrpc.Server, params jsonrpc.Value, check bool) 
 			val, err = optionText(*in.Val)
 		}
 		if in.Val == nil || err != nil {
-			return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: %s needs a value", o.Name)
+			return nil, invalid("pay-up-to: %s needs a value", o.Name)
 		}
 		apply := o.Set
 		if check {
 			apply = o.Check
 		}
 		if err := apply(val); err != nil {
-			return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: %s=%s: %v", o.Name, val, err)
+			return nil, invalid("pay-up-to: %s=%s: %v", o.Name, val, err)
 		}
 		if !check {
 			s.Log("info", "%s changed to %s", o.Name, val)
 		}
 		return struct{}{}, nil
 	}
-	return nil, jsonrpc.Errorf(jsonrpc.ErrInvalidParams, "pay-up-to: no dynamic option %q", in.Config)
+	return nil, invalid("pay-up-to: no dynamic option %q", in.Config)
 }

@@ -108,9 +108,9 @@ func TestSetconfig(t *testing.T) {
 		`{"jsonrpc":"2.0","id":2,"result":{}}`,
 		`{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"pay-up-to: limit=7btc: want sat"}}`,
 		`{"jsonrpc":"2.0","id":4,"result":{}}`,
-		`{"jsonrpc":"2.0","id":5,"error":{"code":-32602,"message":"pay-up-to: no dynamic option \"other\""}}`,
+		`{"jsonrpc":"2.0","id":5,"error":{"code":-32602,"message":"pay-up-to: no dynamic option 'other'"}}`,
 		`{"jsonrpc":"2.0","id":6,"error":{"code":-32602,"message":"pay-up-to: limit needs a value"}}`,
-		`{"jsonrpc":"2.0","id":7,"error":{"code":-32602,"message":"pay-up-to: cannot check \"pay\""}}`,
+		`{"jsonrpc":"2.0","id":7,"error":{"code":-32602,"message":"pay-up-to: cannot check 'pay'"}}`,
 	}, "\n"))
 	assert.Equal(t, v, "7sat", "a check must not apply; a rejected value must not stick")
 }
