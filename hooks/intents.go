@@ -34,6 +34,9 @@ type intent struct {
 	// unpriced: only the rune is known (a BIP353 name is priced at its
 	// preapproveinvoice call).
 	unpriced bool
+	// declined: a pay that xpay does not rewrite (price.PayerOf), so
+	// runs as legacy pay even while xpay takes pay over.
+	declined bool
 }
 
 func (t *intents) add(e intent) {
@@ -90,4 +93,17 @@ func (t *intents) lookup(id, invoice string) (amount.MSat, bool) {
 		}
 	}
 	return m, found
+}
+
+// declined reports whether the latest pay under callerID is one xpay
+// does not rewrite.
+func (t *intents) declined(callerID string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := 1; i <= min(t.next, 256); i++ {
+		if e := t.ring[(t.next-i)%len(t.ring)]; e.paid && e.id == callerID {
+			return e.declined
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -43,11 +44,11 @@ func TestPositionalEqualsNamed(t *testing.T) {
 		{"pay", map[string]any{"bolt11": inv1m, "maxfeepercent": "5.0"}, 5_000_000, 60 * time.Second},
 		{"pay", map[string]any{"bolt11": inv1m, "maxfeepercent": 2, "retry_for": "90", "exemptfee": "3000000msat"}, 3_000_000, 90 * time.Second},
 		{"pay", map[string]any{"bolt11": inv1m, "maxfee": "20sat", "retry_for": 5, "riskfactor": 10, "label": "x"}, 20_000, 5 * time.Second},
-		{"pay", map[string]any{"bolt11": invAny, "amount_msat": "0.001btc", "maxfeepercent": 0.5}, 1_000_000, 60 * time.Second}, // never below the default: xpay may run it
+		{"pay", map[string]any{"bolt11": invAny, "amount_msat": "0.001btc", "maxfeepercent": 0.05}, 50_000, 60 * time.Second}, // a lower maxfeepercent is honoured
 		{"xpay", map[string]any{"invstring": inv1m, "maxfee": 7000, "retry_for": 30}, 7000, 30 * time.Second},
 		{"xpay", map[string]any{"invstring": inv1m, "layers": []string{}, "partial_msat": nil}, 1_000_000, 60 * time.Second},
 		{"renepay", map[string]any{"invstring": inv1m, "maxfee": "9sat", "maxdelay": 100, "retry_for": "120"}, 9000, 120 * time.Second},
-		{"sendamount", map[string]any{"invstring": inv1m, "amount_msat": 100_000_000, "maxfee": 123, "retry_for": 7}, 123, 7 * time.Second},
+		{"sendamount", map[string]any{"invstring": inv1m, "amount_msat": 100_000_000, "maxfee": 123, "retry_for": 7}, 0, 7 * time.Second}, // amount_msat includes the fees
 		{"keysend", map[string]any{"destination": destination, "amount_msat": 100_000_000, "maxfeepercent": "3", "retry_for": 15}, 3_000_000, 15 * time.Second},
 		{"keysend", map[string]any{"destination": destination, "amount_msat": 100_000_000, "maxfee": 4242}, 4242, 60 * time.Second},
 		{"xkeysend", map[string]any{"destination": destination, "amount_msat": 100_000_000, "maxfee": "2sat", "retry_for": 11}, 2000, 11 * time.Second},
@@ -59,7 +60,7 @@ func TestPositionalEqualsNamed(t *testing.T) {
 			for _, params := range []any{tt.named, pos} {
 				a, err := price.Read(tt.method, jsonValue(t, params), g.version())
 				assert.NilError(t, err)
-				fee, err := price.FeeAllowance(tt.method, a, 100_000_000)
+				fee, err := price.FeeAllowance(tt.method, price.PayerOf(tt.method, jsonValue(t, params), false), a, 100_000_000)
 				assert.NilError(t, err)
 				assert.Equal(t, fee, tt.fee, "%v", params)
 				retry, err := price.RetryFor(a)
@@ -86,4 +87,38 @@ func jsonValue(t *testing.T, v any) jsonrpc.Value {
 	b, err := json.Marshal(v)
 	assert.NilError(t, err)
 	return jsonrpc.Value(b)
+}
+
+// TestBudgetToTheLastMsat: a payment whose amount and exact fee
+// allowance fill the budget to the last msat is approved; with one msat
+// less of budget it is refused.
+func TestBudgetToTheLastMsat(t *testing.T) {
+	for _, tt := range []struct {
+		method string
+		params map[string]any
+		xpay   bool
+		total  amount.MSat
+	}{
+		{"pay", map[string]any{"bolt11": inv1m, "maxfeepercent": "0.123456"}, false, 100_000_000 + 123_400},
+		{"pay", map[string]any{"bolt11": inv1m}, false, 100_000_000 + 500_000},
+		{"xpay", map[string]any{"invstring": inv1m}, true, 100_000_000 + 1_000_000},
+		{"keysend", map[string]any{"destination": destination, "amount_msat": 100_000_001}, false, 100_000_001 + 500_000},
+		{"keysend", map[string]any{"destination": destination, "amount_msat": 1_000_000, "exemptfee": 1000}, false, 1_000_000 + 5000},
+		{"renepay", map[string]any{"invstring": inv1m}, false, 100_000_000 + 500_000},
+		{"sendamount", map[string]any{"invstring": inv1m, "amount_msat": 100_000_123}, true, 100_000_123},
+	} {
+		for _, room := range []amount.MSat{tt.total, tt.total - 1} {
+			g := guard(t, "0.01btc")
+			assert.NilError(t, g.SetBudget(fmt.Sprintf("%dmsat/1d", room)))
+			g.ledger.Load(nil, ledger.Saved{}, "02self")
+			g.xpayTakesPay.Store(tt.xpay)
+			code, data := verdict(t, g, hook(tt.method, "1", tt.params))
+			if room == tt.total {
+				assert.Equal(t, code, int64(0), "%s %v: %v", tt.method, tt.params, data)
+				assert.Equal(t, g.ledger.Status().Windows[0].Reserved, tt.total)
+			} else {
+				assert.Equal(t, code, int64(2102), "%s %v with %d", tt.method, tt.params, room)
+			}
+		}
+	}
 }

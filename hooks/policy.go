@@ -40,13 +40,14 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 		g.learnPayPath(id)
 	}
 	rune := g.claims.take(method, params)
+	declined := method == rewritten && price.PayerOf(method, params, true) == price.Legacy
 	p, r := g.quote(method, id, params, true)
 	if r == nil && !p.Known && rune != "" && records[method] {
 		// Priced at its preapproveinvoice call (a BIP353 name): the rune
 		// goes there.
-		g.intents.add(intent{id: id, invoice: amount.Canonical(p.Subject), rune: rune, paid: true, unpriced: true})
+		g.intents.add(intent{id: id, invoice: amount.Canonical(p.Subject), rune: rune, paid: true, unpriced: true, declined: declined})
 	}
-	handedOver := method == rewritten && g.xpayTakesPay.Load()
+	handedOver := method == rewritten && g.xpayTakesPay.Load() && !declined
 	if r != nil || !p.Known {
 		if handedOver {
 			return nil // refused at preapproveinvoice
@@ -55,7 +56,7 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 	}
 	if records[method] {
 		// xpay's preapproveinvoice for pay reserves what pay allowed.
-		g.intents.add(intent{id: id, invoice: amount.Canonical(p.Subject), hash: p.Hash, fee: p.Fee, retry: p.Retry, rune: rune, paid: true})
+		g.intents.add(intent{id: id, invoice: amount.Canonical(p.Subject), hash: p.Hash, fee: p.Fee, retry: p.Retry, rune: rune, paid: true, declined: declined})
 	}
 	if handedOver {
 		return nil // reserved, or refused, at preapproveinvoice
@@ -71,7 +72,7 @@ func (g *Guard) quote(method, id string, params jsonrpc.Value, record bool) (pri
 	if !hasLimit && !g.ledger.HasBudget() {
 		return price.Payment{}, unverified(method, "no limit or budget is configured yet", "", "")
 	}
-	p, err := price.Lightning(method, params, g.version())
+	p, err := price.Lightning(method, params, g.version(), g.xpayTakesPay.Load())
 	if err != nil {
 		return p, priceRefusal(method, err)
 	}
@@ -81,7 +82,7 @@ func (g *Guard) quote(method, id string, params jsonrpc.Value, record bool) (pri
 			return price.Payment{}, unverified(method, "the invoice has no amount and no paying command gave one", p.Key, p.Subject)
 		}
 		p.Amount, p.Known, p.NeedsAmount = m, true, false
-		if p.Fee, err = price.FeeAllowance(method, nil, m); err != nil {
+		if p.Fee, err = price.FeeAllowance(method, price.PayerOf(method, params, false), nil, m); err != nil {
 			return price.Payment{}, unverified(method, err.Error(), p.Key, p.Subject)
 		}
 		p.Retry, _ = price.RetryFor(nil)
@@ -141,6 +142,10 @@ func (g *Guard) learnPayPath(id string) {
 	case strings.Contains(id, "/cln:xpay-as-pay#"):
 		g.xpayTakesPay.Store(true)
 	case strings.Contains(id, "/cln:pay#"):
-		g.xpayTakesPay.Store(false)
+		// Unless xpay declined to rewrite this one pay.
+		caller, _, _ := strings.Cut(id, "/cln:pay#")
+		if !g.intents.declined(caller) {
+			g.xpayTakesPay.Store(false)
+		}
 	}
 }

@@ -258,3 +258,19 @@ func TestFiltersCoverPolicy(t *testing.T) {
 		assert.Assert(t, guarded(f) || invoiceCalls[f] || f == "checkrune", f)
 	}
 }
+
+// TestXpayDeclines: a pay xpay does not rewrite (three positional
+// parameters) runs as legacy pay: refused at pay itself, and its legacy
+// preapproveinvoice does not make the guard think xpay stopped taking pay.
+func TestXpayDeclines(t *testing.T) {
+	g := guard(t, "0.001btc")
+	g.xpayTakesPay.Store(true)
+	code, _ := verdict(t, g, hook("pay", "cli:pay#1", []any{inv2m, nil, "label"}))
+	assert.Equal(t, code, int64(CodeOverLimit))
+	code, _ = verdict(t, g, hook("pay", "cli:pay#2", []any{inv100u, nil, "label"}))
+	assert.Equal(t, code, int64(0))
+	verdict(t, g, hook("preapproveinvoice", "cli:pay#2/cln:pay#5/pay:preapproveinvoice#2", []any{inv100u}))
+	assert.Assert(t, g.xpayTakesPay.Load())
+	code, _ = verdict(t, g, hook("pay", "cli:pay#3", []any{inv2m}))
+	assert.Equal(t, code, int64(0), "rewritten by xpay: refused at its preapproveinvoice")
+}

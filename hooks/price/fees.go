@@ -10,65 +10,95 @@ import (
 	"time"
 
 	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
-// defaultFee is the fee cap a payer uses when not told one (CLN v23.02–
-// v26.06): the larger of a floor and a share of the amount, in millionths
-// of a percent (CLN's unit for maxfeepercent). pay may be run by xpay,
-// whose default is the higher of the two.
-var defaultFee = map[string]struct{ floor, pct uint64 }{
-	"pay":               {5000, 1_000_000}, // xpay 1% (legacy pay: 0.5%)
-	"xpay":              {5000, 1_000_000},
-	"xkeysend":          {5000, 1_000_000},
-	"sendamount":        {5000, 1_000_000},
-	"renepay":           {5000, 500_000},
-	"keysend":           {5000, 500_000},
-	"preapproveinvoice": {5000, 1_000_000},
-	"preapprovekeysend": {5000, 500_000},
+// Payer is the plugin that runs a payment command, as far as its fees
+// go: pay runs as legacy pay, or as xpay when xpay takes it over
+// (xpay-handle-pay, and a call xpay agrees to rewrite).
+type Payer uint8
+
+const (
+	Legacy Payer = iota // pay, keysend: plugins/pay.c, plugins/keysend.c
+	Xpay                // xpay, xkeysend, sendamount, pay rewritten: plugins/xpay/xpay.c
+)
+
+// FeeAllowance is the most method, run by payer, may pay in routing fees
+// for amt, in msat: exactly what the payer computes (read in CLN
+// v23.02.2–v26.06.6; the rules are the same across them):
+//   - maxfee, when given;
+//   - else for legacy pay and keysend, and for pay rewritten to xpay when
+//     maxfeepercent or exemptfee is given (xpay's calc_maxfee):
+//     max(amt × ⌊maxfeepercent/100⌋ / 1e6 rounded down, exemptfee), with
+//     maxfeepercent in millionths of a percent, default 0.5%, and exemptfee
+//     default 5000msat; lower values are honoured;
+//   - else xpay's default (xpay, xkeysend, pay rewritten): max(1% rounded
+//     down, 5000msat);
+//   - renepay: max(amt / 200 rounded down, 5000msat);
+//   - sendamount: nothing on top: amt is what it sends, fees included.
+//
+// Several readings of one parameter (positional orders that differ
+// between versions) take the largest. FeeAllowance errs on a parameter
+// it cannot read, or on overflow.
+func FeeAllowance(method string, payer Payer, a Args, amt amount.MSat) (amount.MSat, error) {
+	maxfee, hasMax, err := largest(a, "maxfee", MSat)
+	if err != nil {
+		return 0, err
+	}
+	pct, hasPct, err := largest(a, "maxfeepercent", func(v jsonrpc.Value) (uint64, error) {
+		return millionths(strings.TrimSpace(Text(v)))
+	})
+	if err != nil {
+		return 0, err
+	}
+	exempt, hasExempt, err := largest(a, "exemptfee", MSat)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case method == "sendamount":
+		return 0, nil
+	case hasMax:
+		return maxfee, nil
+	case method == "renepay":
+		return max(amt/200, 5000), nil
+	case payer == Xpay && !hasPct && !hasExempt:
+		return percentOf(amt, 1_000_000, 5000)
+	}
+	if !hasPct {
+		pct = 500_000
+	}
+	if !hasExempt {
+		exempt = 5000
+	}
+	return percentOf(amt, pct, exempt)
 }
 
-// FeeAllowance is the most a command may pay in fees for amt, in msat:
-// its maxfee, else what its maxfeepercent and exemptfee allow, else its
-// default. It errs on a parameter it cannot read, or on overflow.
-func FeeAllowance(method string, a Args, amt amount.MSat) (amount.MSat, error) {
-	if vs := a["maxfee"]; len(vs) > 0 {
-		var m amount.MSat
-		for _, v := range vs {
-			f, err := MSat(v)
-			if err != nil {
-				return 0, fmt.Errorf("cannot read maxfee: %v", err)
-			}
-			m = max(m, f)
-		}
-		return m, nil
-	}
-	d := defaultFee[method]
-	floor, pct := amount.MSat(d.floor), d.pct
-	for _, v := range a["exemptfee"] {
-		f, err := MSat(v)
-		if err != nil {
-			return 0, fmt.Errorf("cannot read exemptfee: %v", err)
-		}
-		floor = max(floor, f)
-	}
-	for _, v := range a["maxfeepercent"] {
-		p, err := millionths(strings.TrimSpace(Text(v)))
-		if err != nil {
-			return 0, fmt.Errorf("cannot read maxfeepercent: %v", err)
-		}
-		pct = max(pct, p)
-	}
-	// ceil(amount × pct / 1e8): pct is in millionths of a percent.
-	hi, lo := bits.Mul64(uint64(amt), pct)
-	const div = 100_000_000
+// percentOf is max(amt × ⌊pct/100⌋ / 1e6, floor) in integer msat, pct in
+// millionths of a percent: amount_msat_fee (common/amount.c) as pay.c and
+// xpay.c call it.
+func percentOf(amt amount.MSat, pct uint64, floor amount.MSat) (amount.MSat, error) {
+	hi, lo := bits.Mul64(uint64(amt), pct/100)
+	const div = 1_000_000
 	if hi >= div {
 		return 0, fmt.Errorf("the fee allowance overflows")
 	}
-	q, r := bits.Div64(hi, lo, div)
-	if r != 0 {
-		q++
-	}
+	q, _ := bits.Div64(hi, lo, div)
 	return max(floor, amount.MSat(q)), nil
+}
+
+// largest reads every value given for name and returns the largest.
+func largest[T amount.MSat | uint64](a Args, name string, read func(jsonrpc.Value) (T, error)) (T, bool, error) {
+	var m T
+	vs := a[name]
+	for _, v := range vs {
+		x, err := read(v)
+		if err != nil {
+			return 0, false, fmt.Errorf("cannot read %s: %v", name, err)
+		}
+		m = max(m, x)
+	}
+	return m, len(vs) > 0, nil
 }
 
 // millionths reads a non-negative decimal such as "0.5" in millionths

@@ -74,10 +74,11 @@ func (p Payment) Total() (amount.MSat, bool) {
 	return p.Amount + p.Fee, p.Amount+p.Fee >= p.Fee
 }
 
-// Lightning prices a payment command (IsPayment) on lightningd v. A
-// command lightningd itself refuses (no invoice, an amountless invoice
-// without amount_msat) is not Known and not an error.
-func Lightning(method string, params jsonrpc.Value, v Version) (Payment, error) {
+// Lightning prices a payment command (IsPayment) on lightningd v, where
+// xpay takes pay over if xpayTakesPay (xpay-handle-pay). A command
+// lightningd itself refuses (no invoice, an amountless invoice without
+// amount_msat) is not Known and not an error.
+func Lightning(method string, params jsonrpc.Value, v Version, xpayTakesPay bool) (Payment, error) {
 	sp := spends[method]
 	a, err := Read(method, params, v)
 	if err != nil {
@@ -127,7 +128,7 @@ func Lightning(method string, params jsonrpc.Value, v Version) (Payment, error) 
 	if !p.Known {
 		return p, nil
 	}
-	if p.Fee, err = FeeAllowance(method, a, p.Amount); err != nil {
+	if p.Fee, err = FeeAllowance(method, PayerOf(method, params, xpayTakesPay), a, p.Amount); err != nil {
 		return Payment{}, fail(err.Error(), p.Key, p.Subject)
 	}
 	if p.Retry, err = RetryFor(a); err != nil {
@@ -170,4 +171,34 @@ func invoice(method, s string, given amount.MSat, hasGiven bool) (Payment, error
 	p.Known = true
 	p.Hash, _ = parseHash(inv.PaymentHash)
 	return p, nil
+}
+
+// PayerOf is who runs method with params when xpay takes pay over if
+// xpayTakesPay. xpay rewrites pay only when given one or two parameters
+// by position, or by name with "bolt11" (handle_rpc_command in
+// plugins/xpay/xpay.c, v24.11.2–v26.06.6); a pay it does not rewrite runs
+// as legacy pay. A client's own preapproveinvoice is held to xpay's
+// default, the larger.
+func PayerOf(method string, params jsonrpc.Value, xpayTakesPay bool) Payer {
+	switch method {
+	case "xpay", "xkeysend", "sendamount", "preapproveinvoice":
+		return Xpay
+	case "pay":
+		if !xpayTakesPay {
+			return Legacy
+		}
+		switch params.Kind() {
+		case '[':
+			n := 0
+			params.Elements(func(jsonrpc.Value) bool { n++; return true })
+			if n == 1 || n == 2 {
+				return Xpay
+			}
+		case '{':
+			if _, ok := params.Member("bolt11"); ok {
+				return Xpay
+			}
+		}
+	}
+	return Legacy
 }

@@ -54,7 +54,7 @@ func TestLightning(t *testing.T) {
 		{name: "not params", method: "xpay", params: `"x"`, err: "cannot read the parameters"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Lightning(tt.method, jsonrpc.Value(tt.params), 0)
+			p, err := Lightning(tt.method, jsonrpc.Value(tt.params), 0, true)
 			if tt.err != "" {
 				var e *Error
 				assert.Assert(t, errors.As(err, &e))
