@@ -42,6 +42,21 @@ func (n *node) status() guardStatus {
 	return s
 }
 
+// xpayHandlesPay reports whether xpay runs n's pay (xpay-handle-pay).
+func (n *node) xpayHandlesPay() bool {
+	n.t.Helper()
+	if !n.hasConfig("xpay-handle-pay") {
+		return false
+	}
+	var r struct {
+		Configs map[string]struct {
+			ValueBool bool `json:"value_bool"`
+		}
+	}
+	n.must("listconfigs", map[string]any{"config": "xpay-handle-pay"}, &r)
+	return r.Configs["xpay-handle-pay"].ValueBool
+}
+
 // startGuard (re)starts pay-up-to on n with these options and waits until
 // it has read the node's payment records.
 func (n *node) startGuard(opts map[string]any) {
@@ -126,7 +141,12 @@ func TestBudget(t *testing.T) {
 	assert.Equal(t, st.Budgets[0].WindowS, int64(20))
 	assert.Equal(t, st.Budgets[1].SpentMsat, int64(0))
 
-	// 10,000 sat with pay's default fee allowance (1%): 10,100,000 msat.
+	// 10,000 sat with pay's default fee allowance: 10,100,000 msat where
+	// xpay runs pay (1%), 10,050,000 msat where legacy pay does (0.5%).
+	requested := 10_050_000.0
+	if l1.xpayHandlesPay() {
+		requested = 10_100_000.0
+	}
 	start := time.Now().Unix() - 1
 	var hashes []string
 	for i := 0; i < 2; i++ {
@@ -151,7 +171,7 @@ func TestBudget(t *testing.T) {
 	})
 	assert.Equal(t, data["budget_msat"], 25_000_000.0)
 	assert.Equal(t, data["used_msat"], float64(spent))
-	assert.Equal(t, data["requested_msat"], 10_100_000.0)
+	assert.Equal(t, data["requested_msat"], requested)
 	assert.Equal(t, data["bolt11"], inv)
 	first := l1.sendpays(hashes[0])
 	assert.Assert(t, len(first) > 0)

@@ -1,0 +1,232 @@
+package integration
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+const (
+	codePaused   = 2104
+	codeCommando = 19537 // commando's code for a refused checkrune
+)
+
+// commando runs method on l1 from l2 with rune, as a remote app does.
+func (a app) call(method string, params any, result any) *rpcError {
+	return a.l2.call("commando", map[string]any{"peer_id": a.l1.ID, "method": method, "params": params, "rune": a.rune}, result)
+}
+
+// snapshot is what an app must not be able to change: the guard's
+// allowances, the node's options, the guard's records and its plugin.
+func (n *node) snapshot() string {
+	n.t.Helper()
+	var st struct {
+		Limit   string          `json:"limit"`
+		Budgets json.RawMessage `json:"budgets"`
+		Runes   json.RawMessage `json:"runes"`
+		Paused  json.RawMessage `json:"paused"`
+	}
+	n.must("pay-up-to-status", nil, &st)
+	st.Budgets = nil // spent moves; the budget strings are in the options
+	var cfg [3]json.RawMessage
+	for i, name := range []string{"limit", "budget", "trusted-destinations"} {
+		n.must("listconfigs", map[string]any{"config": name}, &cfg[i])
+	}
+	var store, plugins json.RawMessage
+	n.must("listdatastore", map[string]any{"key": []string{"pay-up-to"}}, &store)
+	var list struct{ Plugins []struct{ Name string } }
+	n.must("plugin", map[string]any{"subcommand": "list"}, &list)
+	guards := 0
+	for _, p := range list.Plugins {
+		if len(p.Name) >= 10 && p.Name[len(p.Name)-10:] == "/pay-up-to" {
+			guards++
+		}
+	}
+	plugins, _ = json.Marshal(guards)
+	b, _ := json.Marshal([]any{st, cfg, store, plugins})
+	return string(b)
+}
+
+// TestAppsCannotLiftTheirLimits: an app whose rune is loose (method^pay,
+// setconfig, plugin, datastore, deldatastore, createrune) but carries an
+// allowance tries every way to change or stop the guard from l2 over
+// commando; each is refused at its checkrune, nothing changes, and the
+// app still pays within its allowance.
+func TestAppsCannotLiftTheirLimits(t *testing.T) {
+	l1, l2, l3 := newLine(t, nil, "plugin="+plugin, "limit=0.001btc", "budget=0.003btc/1d")
+	waitRead(t, l1)
+	if !l1.has("checkrune") {
+		t.Skip("lightningd " + version + " has no checkrune (CLN v23.08+): apps' runes cannot be held there")
+	}
+	rune, id := l1.newRune([]any{[]any{"method^pay", "method=xpay", "method=setconfig", "method=plugin", "method=datastore", "method=deldatastore", "method=createrune"}})
+	l1.must("pay-up-to-setallowance", map[string]any{"rune_id": id, "limit": "10000sat", "budget": "20000sat/1d"}, nil)
+	a := app{l1, l2, rune, "pay"}
+	before := l1.snapshot()
+	for _, c := range []struct {
+		method string
+		params any
+	}{
+		{"pay-up-to-setallowance", map[string]any{"rune_id": id, "limit": "1btc", "budget": "10btc/1d"}},
+		{"pay-up-to-setallowance", []any{id, "1btc", "10btc/1d"}},
+		{"pay-up-to-delallowance", map[string]any{"rune_id": id}},
+		{"pay-up-to-createrune", map[string]any{"limit": "1btc"}},
+		{"pay-up-to-resume", map[string]any{}},
+		{"pay-up-to-pause", map[string]any{"reason": "an app pausing the node"}},
+		{"setconfig", map[string]any{"config": "limit", "val": "1btc"}},
+		{"setconfig", []any{"budget", "100btc/1d"}},
+		{"setconfig", map[string]any{"config": "trusted-destinations", "val": l3.ID}},
+		{"plugin", map[string]any{"subcommand": "stop", "plugin": "pay-up-to"}},
+		{"plugin", []any{"stop", plugin}},
+		{"datastore", map[string]any{"key": []string{"pay-up-to", "x"}, "string": "y", "mode": "create-or-replace"}},
+		{"deldatastore", map[string]any{"key": []string{"pay-up-to", "allowance", id}}},
+		{"createrune", map[string]any{}},
+		{"createrune", map[string]any{"restrictions": []any{[]any{"method=pay"}}}},
+	} {
+		e := a.call(c.method, c.params, nil)
+		assert.Assert(t, e != nil, "%s %v was not refused", c.method, c.params)
+		assert.Equal(t, e.Code, int64(codeCommando), "%s: %v", c.method, e)
+		assert.Assert(t, is.Contains(e.Message, "pay-up-to:"), "%s: %v", c.method, e)
+	}
+	assert.Equal(t, l1.snapshot(), before, "an app changed the guard")
+	// The app may still list plugins, restrict its own rune, and pay.
+	assert.Assert(t, a.call("plugin", map[string]any{"subcommand": "list"}, nil) == nil)
+	assert.Assert(t, a.call("createrune", map[string]any{"rune": rune, "restrictions": []any{[]any{"method=pay"}}}, nil) == nil)
+	e, r := a.pay(l3.invoice("5000sat"))
+	completed(t, l1, l3, e, r)
+	noHTLC(t, l1, l2, func() {
+		e, _ := a.pay(l3.invoice("10001sat"))
+		runeRefusal(t, e, id, "limit")
+	})
+	l1.checkAlive()
+}
+
+// pausedEverywhere checks that every way to spend is refused 2104 with
+// nothing leaving: pay, xpay, keysend, a raw sendpay and a withdraw.
+func pausedEverywhere(t *testing.T, l1, l2, l3 *node, reason string) {
+	t.Helper()
+	st := l1.statusPaused()
+	assert.Assert(t, st.Paused != nil, "status does not show the pause")
+	assert.Equal(t, st.Paused.Reason, reason)
+	cmds := []string{"pay"}
+	if l1.has("xpay") {
+		cmds = append(cmds, "xpay")
+	}
+	for _, cmd := range cmds {
+		noHTLC(t, l1, l2, func() {
+			e := l1.call(cmd, []any{l3.invoice("1000sat")}, nil)
+			assert.Assert(t, e != nil && e.Code == codePaused, "%s: %v", cmd, e)
+			assert.Assert(t, is.Contains(e.Message, reason), "%v", e)
+		})
+	}
+	noHTLC(t, l1, l2, func() {
+		e := l1.call("keysend", []any{l3.ID, 1_000_000}, nil)
+		assert.Assert(t, e != nil && e.Code == codePaused, "keysend: %v", e)
+	})
+	inv := l3.decode(l3.invoice("1000sat"))
+	noHTLC(t, l1, l2, func() {
+		e := l1.call("sendpay", map[string]any{"route": l1.route(l3, 1_000_000), "payment_hash": inv.PaymentHash, "payment_secret": inv.PaymentSecret}, nil)
+		assert.Assert(t, e != nil && e.Code == codePaused, "sendpay: %v", e)
+	})
+	nothingLeaves(t, codePaused, func() *rpcError {
+		return l1.call("withdraw", map[string]any{"destination": l3.newAddr(), "satoshi": 1000}, nil)
+	})
+}
+
+type pausedStatus struct {
+	Paused *struct {
+		Since  int64  `json:"since"`
+		Reason string `json:"reason"`
+	} `json:"paused"`
+	PausedRunes []struct {
+		RuneID string `json:"rune_id"`
+		Reason string `json:"reason"`
+	} `json:"paused_runes"`
+}
+
+func (n *node) statusPaused() pausedStatus {
+	n.t.Helper()
+	var st pausedStatus
+	n.must("pay-up-to-status", nil, &st)
+	return st
+}
+
+// TestPause: pay-up-to-pause stops every spend at once, stays through a
+// plugin restart and a lightningd restart, cannot be lifted by an app,
+// and pay-up-to-resume lets payments complete again.
+func TestPause(t *testing.T) {
+	l1, l2, l3 := newLine(t, nil, "plugin="+plugin, "limit=0.001btc", "budget=0.003btc/1d")
+	waitRead(t, l1)
+	assert.NilError(t, getNetwork(t).Fund(1_000_000, l1.Node))
+	const reason = "rune 7 leaked"
+	l1.must("pay-up-to-pause", map[string]any{"reason": reason}, nil)
+	pausedEverywhere(t, l1, l2, l3, reason)
+
+	l1.startGuard(map[string]any{"limit": "0.001btc", "budget": "0.003btc/1d"})
+	pausedEverywhere(t, l1, l2, l3, reason)
+
+	assert.NilError(t, l1.Restart())
+	waitRead(t, l1)
+	pausedEverywhere(t, l1, l2, l3, reason)
+
+	if l1.has("checkrune") {
+		// An app, even one allowed every pay-up-to method, cannot resume.
+		rune, id := l1.newRune([]any{[]any{"method^pay"}})
+		l1.must("pay-up-to-setallowance", []any{id, "10000sat"}, nil)
+		e := app{l1, l2, rune, "pay"}.call("pay-up-to-resume", map[string]any{}, nil)
+		assert.Assert(t, e != nil && e.Code == codeCommando, "%v", e)
+		assert.Assert(t, l1.statusPaused().Paused != nil)
+	} else {
+		t.Log("lightningd " + version + " has no checkrune (CLN v23.08+): the app's part skipped")
+	}
+
+	l1.must("pay-up-to-resume", map[string]any{}, nil)
+	assert.Assert(t, l1.statusPaused().Paused == nil)
+	e, r := l1.pay(l3.invoice("1000sat"))
+	completed(t, l1, l3, e, r)
+	var w struct{ Txid string }
+	assert.Assert(t, l1.call("withdraw", map[string]any{"destination": l3.newAddr(), "satoshi": 1000}, &w) == nil)
+	l1.checkAlive()
+}
+
+// TestPauseOneApp: a rune paused alone is refused (through commando:
+// "Invalid rune: pay-up-to: … paused"); the node's own payments and
+// another app's still complete.
+func TestPauseOneApp(t *testing.T) {
+	l1, l2, l3 := newLine(t, nil, "plugin="+plugin, "limit=0.001btc", "budget=0.003btc/1d")
+	waitRead(t, l1)
+	if !l1.has("checkrune") {
+		t.Skip("lightningd " + version + " has no checkrune (CLN v23.08+): an app cannot be paused alone")
+	}
+	runeA, idA := l1.newRune(nil)
+	runeB, idB := l1.newRune(nil)
+	for _, id := range []string{idA, idB} {
+		l1.must("pay-up-to-setallowance", []any{id, "10000sat", "50000sat/1d"}, nil)
+	}
+	a, b := app{l1, l2, runeA, "pay"}, app{l1, l2, runeB, "pay"}
+	l1.must("pay-up-to-pause", []any{idA, "app A misbehaves"}, nil)
+	st := l1.statusPaused()
+	assert.Assert(t, st.Paused == nil)
+	assert.Equal(t, len(st.PausedRunes), 1)
+	assert.Equal(t, st.PausedRunes[0].RuneID, idA)
+
+	noHTLC(t, l1, l2, func() {
+		e, _ := a.pay(l3.invoice("1000sat"))
+		assert.Assert(t, e != nil && e.Code == codeCommando, "%v", e)
+		assert.Assert(t, is.Contains(e.Message, "Invalid rune: pay-up-to:"), "%v", e)
+		assert.Assert(t, is.Contains(e.Message, "paused"), "%v", e)
+	})
+	e, r := b.pay(l3.invoice("1000sat"))
+	completed(t, l1, l3, e, r)
+	e, r = l1.pay(l3.invoice("1000sat"))
+	completed(t, l1, l3, e, r)
+	// Another app cannot lift A's pause.
+	assert.Assert(t, b.call("pay-up-to-resume", []any{idA}, nil) != nil)
+	l1.must("pay-up-to-resume", []any{idA}, nil)
+	time.Sleep(100 * time.Millisecond)
+	e, r = a.pay(l3.invoice("1000sat"))
+	completed(t, l1, l3, e, r)
+	l1.checkAlive()
+}
