@@ -135,6 +135,31 @@ func pausedEverywhere(t *testing.T, l1, l2, l3 *node, reason string) {
 	})
 }
 
+// waitReconnected waits until n's channels are back in use after a
+// restart of lightningd.
+func (n *node) waitReconnected() {
+	n.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var r struct {
+			Channels []struct {
+				PeerConnected bool   `json:"peer_connected"`
+				State         string `json:"state"`
+			}
+		}
+		n.must("listpeerchannels", nil, &r)
+		ready := len(r.Channels) > 0
+		for _, c := range r.Channels {
+			ready = ready && c.PeerConnected && c.State == "CHANNELD_NORMAL"
+		}
+		if ready {
+			return
+		}
+		assert.Assert(n.t, time.Now().Before(deadline), "channels not back after a restart: %+v", r)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 type pausedStatus struct {
 	Paused *struct {
 		Since  int64  `json:"since"`
@@ -169,6 +194,7 @@ func TestPause(t *testing.T) {
 
 	assert.NilError(t, l1.Restart())
 	waitRead(t, l1)
+	l1.waitReconnected()
 	pausedEverywhere(t, l1, l2, l3, reason)
 
 	if l1.has("checkrune") {

@@ -28,6 +28,10 @@ type Approval struct {
 	// Rune is the unique id of the rune that authorised the command, if
 	// any: the payment must also fit its allowance.
 	Rune string
+	// Trusted: the payee is one of the operator's trusted nodes. The
+	// node's windows hold only the fees (Allowance - Amount); a rune's
+	// still hold it all.
+	Trusted bool
 }
 
 // approval is an Approval let through.
@@ -42,8 +46,10 @@ type approval struct {
 	created   time.Time
 	deadline  time.Time // the payer sends nothing after this
 	active    bool
-	name      string // its record's name
-	rune      string // the rune it was paid through, if any
+	name      string      // its record's name
+	rune      string      // the rune it was paid through, if any
+	trusted   bool        // to a trusted payee (Approval.Trusted)
+	exempted  amount.MSat // what its live parts delivered to it, at most amount
 }
 
 func (a *approval) reserved() amount.MSat {
@@ -62,14 +68,18 @@ func (l *Ledger) Approve(ap Approval) *Verdict {
 	if v := c.overLimit(ap.Amount, 0); v != nil {
 		return v
 	}
-	if v := l.fits(ap.Allowance, c); v != nil {
+	nodeReq := ap.Allowance
+	if ap.Trusted {
+		nodeReq -= min(ap.Amount, ap.Allowance)
+	}
+	if v := l.fits(nodeReq, ap.Allowance, c); v != nil {
 		return v
 	}
 	now := l.now()
 	a := &approval{id: ap.ID, hash: ap.Hash, method: ap.Method, dest: ap.Dest, amount: ap.Amount, allowance: ap.Allowance,
-		created: now, deadline: now.Add(ap.Retry + Grace), active: true, rune: ap.Rune}
+		created: now, deadline: now.Add(ap.Retry + Grace), active: true, rune: ap.Rune, trusted: ap.Trusted}
 	l.approvals.add(a)
-	l.reserve(a, int64(a.reserved()))
+	l.reserve(a, 1)
 	l.persistApproval(a)
 	return nil
 }
@@ -183,25 +193,27 @@ func payerID(id string) bool {
 	return false
 }
 
-// charge adds delta to what an approval's parts hold, keeping reserved.
-func (l *Ledger) charge(a *approval, delta int64) {
-	l.reserve(a, -int64(a.reserved()))
-	a.live = amount.MSat(int64(a.live) + delta)
-	l.reserve(a, int64(a.reserved()))
+// charge runs change, which changes what an approval's parts hold,
+// keeping what it reserves.
+func (l *Ledger) charge(a *approval, change func()) {
+	l.reserve(a, -1)
+	change()
+	l.reserve(a, 1)
 }
 
-// reserve adds delta to what a's accounts hold reserved.
-func (l *Ledger) reserve(a *approval, delta int64) {
-	l.node.reserved = amount.MSat(int64(l.node.reserved) + delta)
+// reserve adds (sign 1) or takes off (-1) what a reserves to its
+// accounts.
+func (l *Ledger) reserve(a *approval, sign int64) {
+	l.node.reserved = amount.MSat(int64(l.node.reserved) + sign*int64(a.nodeReserved()))
 	if c := l.accounts[a.rune]; c != nil && a.rune != "" {
-		c.reserved = amount.MSat(int64(c.reserved) + delta)
+		c.reserved = amount.MSat(int64(c.reserved) + sign*int64(a.reserved()))
 	}
 }
 
 // deactivate ends an approval's reservation: its payment completed, or
 // its payer's deadline passed.
 func (l *Ledger) deactivate(a *approval) {
-	l.reserve(a, -int64(a.reserved()))
+	l.reserve(a, -1)
 	a.active = false
 	if a.name != "" {
 		l.journal.del("r", a.name)

@@ -46,7 +46,7 @@ func (l *Ledger) SpendOnChain(s OnChain, limit amount.MSat, hasLimit, record boo
 	if total < s.Fee {
 		return &Verdict{Reason: OverLimit, Part: s.Leaving, Max: limit}
 	}
-	if v := l.fits(total, c); v != nil {
+	if v := l.fits(total, total, c); v != nil {
 		return v
 	}
 	if record && total > 0 {

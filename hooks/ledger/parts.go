@@ -23,6 +23,9 @@ type partExtra struct {
 	// Only a credit makes a payment to ourselves count less than sent.
 	delivered, credit amount.MSat
 	rune              string // the rune it was paid through
+	// exempt is what of it reached a trusted payee: its rune counts it,
+	// the node does not.
+	exempt amount.MSat
 }
 
 // newPart makes a part, with its extra only when it has one.
@@ -55,6 +58,22 @@ func (p *part) credit() amount.MSat {
 // counted is what the budget counts: what was sent, less what came back
 // to our own invoice.
 func (p *part) counted() amount.MSat { return p.sent - min(p.credit(), p.sent) }
+
+// nodeCounted is what the node's windows count: counted, less what
+// reached a trusted payee.
+func (p *part) nodeCounted() amount.MSat {
+	if p.x == nil {
+		return p.counted()
+	}
+	return p.counted() - min(p.x.exempt, p.counted())
+}
+
+func (p *part) exempt() amount.MSat {
+	if p.x == nil {
+		return 0
+	}
+	return p.x.exempt
+}
 
 // Send is one low-level send (sendpay, sendonion, injectpaymentonion) as
 // the hook prices it.
@@ -101,7 +120,7 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 			return &Verdict{Reason: OverApproval, Part: s.Sent, Out: a.live, Max: a.allowance, Method: a.method}
 		}
 		if !a.active { // late: its reservation has ended
-			if v := l.fits(s.Sent, l.accounts[rune]); v != nil {
+			if v := l.fits(s.Sent-a.exemptable(s.Sent), s.Sent, l.accounts[rune]); v != nil {
 				return v
 			}
 		}
@@ -117,7 +136,7 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 		if v := c.overLimit(s.Sent, out); v != nil && !exempt {
 			return v
 		}
-		if v := l.fits(s.Sent, c); v != nil {
+		if v := l.fits(s.Sent, s.Sent, c); v != nil {
 			return v
 		}
 	}
@@ -134,9 +153,9 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 	return nil
 }
 
-// fits returns the verdict on spending req more now in the node's windows
-// and in c's (a rune's, or nil), or nil; l.mu is held.
-func (l *Ledger) fits(req amount.MSat, c *account) *Verdict {
+// fits returns the verdict on spending nodeReq more now in the node's
+// windows and req in c's (a rune's, or nil), or nil; l.mu is held.
+func (l *Ledger) fits(nodeReq, req amount.MSat, c *account) *Verdict {
 	if c != nil && len(c.windows) > 0 || len(l.node.windows) > 0 {
 		if !l.loaded {
 			return &Verdict{Reason: NotRead, Why: l.loadErr}
@@ -147,11 +166,17 @@ func (l *Ledger) fits(req amount.MSat, c *account) *Verdict {
 			return v
 		}
 	}
-	return l.node.over(req)
+	return l.node.over(nodeReq)
 }
 
 // insert adds a new part, keeping parts ordered by creation; l.mu is held.
 func (l *Ledger) insert(p *part) {
+	if a := p.approval; a != nil && p.live() {
+		l.charge(a, func() {
+			a.live += p.counted()
+			l.exempt(p)
+		})
+	}
 	l.node.add(p)
 	if c := l.accounts[p.runeOf()]; c != nil && p.runeOf() != "" {
 		c.add(p)
@@ -159,9 +184,6 @@ func (l *Ledger) insert(p *part) {
 	l.byKey[p.key] = p
 	if p.state == Pending {
 		l.out(p.key.Hash, int64(p.sent))
-	}
-	if p.approval != nil && p.live() {
-		l.charge(p.approval, int64(p.counted()))
 	}
 	l.persistPart(p)
 	if p.isSelf() {
@@ -173,7 +195,7 @@ func (l *Ledger) insert(p *part) {
 // update changes a known part's state, amount sent and credit; l.mu is
 // held.
 func (l *Ledger) update(p *part, state uint8, sent, credit amount.MSat) {
-	oldLive, oldPending, oldCounted, oldSent := p.live(), p.state == Pending, p.counted(), p.sent
+	oldLive, oldPending, oldCounted, oldNode, oldSent := p.live(), p.state == Pending, p.counted(), p.nodeCounted(), p.sent
 	p.state, p.sent = state, sent
 	if credit != 0 || p.x != nil {
 		if p.x == nil {
@@ -181,26 +203,29 @@ func (l *Ledger) update(p *part, state uint8, sent, credit amount.MSat) {
 		}
 		p.x.credit = credit
 	}
-	var delta int64
+	var delta, nodeDelta int64
 	if oldLive {
 		delta -= int64(oldCounted)
+		nodeDelta -= int64(oldNode)
 	}
 	if oldPending {
 		l.out(p.key.Hash, -int64(oldSent))
 	}
-	if p.live() {
-		delta += int64(p.counted())
-	}
 	if p.state == Pending {
 		l.out(p.key.Hash, int64(p.sent))
 	}
-	l.node.changed(p, delta)
 	if c := l.accounts[p.runeOf()]; c != nil && p.runeOf() != "" {
-		c.changed(p, delta)
+		c.changed(p, delta+int64(p.counted())*b2i(p.live()))
 	}
-	if p.approval != nil {
-		l.charge(p.approval, delta)
+	if a := p.approval; a != nil {
+		l.charge(a, func() {
+			a.live = amount.MSat(int64(a.live) + delta + int64(p.counted())*b2i(p.live()))
+			l.exempt(p)
+		})
+	} else if p.x != nil {
+		p.x.exempt = min(p.x.exempt, p.counted()) * amount.MSat(b2i(p.live()))
 	}
+	l.node.changed(p, nodeDelta+int64(p.nodeCounted())*b2i(p.live()))
 	l.persistPart(p)
 }
 

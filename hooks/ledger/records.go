@@ -16,13 +16,14 @@ import (
 // what it never had (reservations), in lightningd's datastore under
 // ["pay-up-to", kind, name]:
 //
-//	p/<hash>-<groupid>-<partid>  created,sent,counted,state,self[,rune]
-//	r/<name>                     created,deadline,allowance,hash,[r=rune,]id
+//	p/<hash>-<groupid>-<partid>  created,sent,counted,state,self[,rune][,e=exempt]
+//	r/<name>                     created,deadline,allowance,hash,[r=rune,][t=amount,]id
 //	a/<rune>                     limit;budget
 //
 // (times in unix seconds, amounts in msat; a rune's unique id; an
 // allowance's limit in msat or empty, its budget as ParseBudget reads
-// it). The ledger queues them; the caller writes them and reads them
+// it; exempt what of a part reached a trusted payee, t= the amount of a
+// payment to one). The ledger queues them; the caller writes them and reads them
 // back at start.
 
 // Write is one datastore write: Value nil deletes the key.
@@ -145,6 +146,9 @@ func (l *Ledger) persistApproval(a *approval) {
 		h = a.hash.String()
 	}
 	id := a.id
+	if a.trusted {
+		id = "t=" + strconv.FormatUint(uint64(a.amount), 10) + "," + id
+	}
 	if a.rune != "" {
 		id = "r=" + a.rune + "," + id
 	}
@@ -156,10 +160,14 @@ func partRecord(p *part) string {
 	if p.isSelf() {
 		self = 1
 	}
+	s := fmt.Sprintf("%d,%d,%d,%d,%d", p.created, p.sent, p.counted(), p.state, self)
 	if r := p.runeOf(); r != "" {
-		return fmt.Sprintf("%d,%d,%d,%d,%d,%s", p.created, p.sent, p.counted(), p.state, self, r)
+		s += "," + r
 	}
-	return fmt.Sprintf("%d,%d,%d,%d,%d", p.created, p.sent, p.counted(), p.state, self)
+	if e := p.exempt(); e != 0 {
+		s += ",e=" + strconv.FormatUint(uint64(e), 10)
+	}
+	return s
 }
 
 // Saved is what the datastore kept: parts, reservations and allowances.
@@ -172,6 +180,14 @@ type Saved struct {
 // Add reads one record; it reports false for one it cannot read.
 func (s *Saved) Add(kind, name, value string) bool {
 	f := strings.Split(value, ",")
+	var exempt uint64
+	if e, ok := strings.CutPrefix(f[len(f)-1], "e="); ok && kind == "p" {
+		n := nums([]string{e})
+		if n == nil || n[0] == 0 {
+			return false
+		}
+		exempt, f = n[0], f[:len(f)-1]
+	}
 	switch {
 	case kind == "p" && (len(f) == 5 || len(f) == 6 && validRune(f[5])):
 		k, ok := parseKey(name)
@@ -192,6 +208,15 @@ func (s *Saved) Add(kind, name, value string) bool {
 		if n[1] != n[2] { // only a payment to ourselves
 			p.x.credit = amount.MSat(n[1] - n[2])
 		}
+		if exempt > n[2] {
+			return false
+		}
+		if exempt != 0 {
+			if p.x == nil {
+				p.x = &partExtra{}
+			}
+			p.x.exempt = amount.MSat(exempt)
+		}
 		s.parts[k] = p
 		return true
 	case kind == "r" && len(f) >= 5:
@@ -205,6 +230,13 @@ func (s *Saved) Add(kind, name, value string) bool {
 		rest := f[4:]
 		if r, ok := strings.CutPrefix(rest[0], "r="); ok && len(rest) > 1 && validRune(r) {
 			a.rune, rest = r, rest[1:]
+		}
+		if t, ok := strings.CutPrefix(rest[0], "t="); ok && len(rest) > 1 {
+			n := nums([]string{t})
+			if n == nil || n[0] > uint64(a.allowance) {
+				return false
+			}
+			a.trusted, a.amount, rest = true, amount.MSat(n[0]), rest[1:]
 		}
 		a.id = strings.Join(rest, ",")
 		s.approvals = append(s.approvals, a)
@@ -300,6 +332,9 @@ func (ld *Loader) Rows(rows []Row) {
 		if s != nil && p.isSelf() && s.credit() > 0 && p.live() {
 			l.update(p, p.state, p.sent, min(s.credit(), p.sent))
 		}
+		if s != nil && s.exempt() > 0 && p.live() {
+			l.setExempt(p, s.exempt())
+		}
 	}
 }
 
@@ -325,10 +360,11 @@ func (ld *Loader) Done() {
 			if p.key.Hash == a.hash && !a.hash.IsZero() && p.live() {
 				p.approval = a
 				a.live += p.counted()
+				a.exempted += p.exempt()
 			}
 		}
 		l.approvals.add(a)
-		l.reserve(a, int64(a.reserved()))
+		l.reserve(a, 1)
 	}
 	l.loaded, l.loadErr, l.loading = true, "", false
 	l.advance()

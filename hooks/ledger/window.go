@@ -114,7 +114,7 @@ func (c *account) setWindows(ws []Window, now int64) {
 		s.head = sort.Search(len(c.parts), func(i int) bool { return c.parts[i].created > s.cutoff })
 		for _, p := range c.parts[s.head:] {
 			if p.live() {
-				s.count(p, int64(p.counted()))
+				s.count(p, int64(c.of(p)))
 			}
 		}
 		c.windows = append(c.windows, s)
@@ -128,7 +128,7 @@ func (c *account) advance(now int64) {
 		w.cutoff = now - int64(w.Period/time.Second)
 		for w.head < len(c.parts) && c.parts[w.head].created <= w.cutoff {
 			if p := c.parts[w.head]; p.live() {
-				w.count(p, -int64(p.counted()))
+				w.count(p, -int64(c.of(p)))
 			}
 			w.head++
 		}
@@ -157,7 +157,7 @@ func (c *account) add(p *part) {
 		if p.created <= w.cutoff {
 			w.head++
 		} else if p.live() {
-			w.count(p, int64(p.counted()))
+			w.count(p, int64(c.of(p)))
 		}
 	}
 }
@@ -258,7 +258,7 @@ func (c *account) availableAt(w *windowSum, req amount.MSat) int64 {
 		if !p.live() {
 			continue
 		}
-		if freed += p.counted(); freed >= need {
+		if freed += c.of(p); freed >= need {
 			return p.created + int64(w.Period/time.Second)
 		}
 	}
