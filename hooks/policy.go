@@ -36,12 +36,17 @@ func Filters() []string {
 // id is the command's own JSON-RPC id, which prefixes the ids of the calls
 // it makes (e.g. "cli:pay#7" → "cli:pay#7/cln:xpay-as-pay#8/…").
 func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
+	return g.decideFor(method, id, params, g.claims.take(method, params), false)
+}
+
+// decideFor is decide for a command authorised by rune (or ""), whose
+// payee lightningd vouches is a trusted node if trusted.
+func (g *Guard) decideFor(method, id string, params jsonrpc.Value, rune string, trusted bool) *refusal {
 	if method == "preapproveinvoice" {
 		g.learnPayPath(id)
 	}
-	rune := g.claims.take(method, params)
 	declined := method == rewritten && price.PayerOf(method, params, true) == price.Legacy
-	p, r := g.quote(method, id, params, true)
+	p, r := g.quote(method, id, params, true, trusted)
 	if r == nil && !p.Known && rune != "" && records[method] {
 		// Priced at its preapproveinvoice call (a BIP353 name): the rune
 		// goes there.
@@ -61,13 +66,13 @@ func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
 	if handedOver {
 		return nil // reserved, or refused, at preapproveinvoice
 	}
-	return g.reserve(method, id, p, rune)
+	return g.reserve(method, id, p, rune, trusted)
 }
 
-// quote prices a payment command and holds it to the limit, or refuses
-// it (above the limit, or not to be priced). record keeps what a later
-// preapprove call needs to know.
-func (g *Guard) quote(method, id string, params jsonrpc.Value, record bool) (price.Payment, *refusal) {
+// quote prices a payment command and holds it to the limit unless its
+// payee is trusted, or refuses it (above the limit, or not to be
+// priced). record keeps what a later preapprove call needs to know.
+func (g *Guard) quote(method, id string, params jsonrpc.Value, record, trusted bool) (price.Payment, *refusal) {
 	limit, hasLimit := g.Limit()
 	if !hasLimit && !g.ledger.HasBudget() {
 		return price.Payment{}, unverified(method, "no limit or budget is configured yet", "", "")
@@ -92,7 +97,7 @@ func (g *Guard) quote(method, id string, params jsonrpc.Value, record bool) (pri
 			g.intents.add(intent{id: id, invoice: inv, amount: p.Amount})
 		}
 	}
-	if hasLimit && p.Amount > limit {
+	if hasLimit && p.Amount > limit && !trusted {
 		return price.Payment{}, overLimit(p.What, p.Amount, limit, p.Key, p.Subject)
 	}
 	return p, nil
@@ -102,7 +107,7 @@ func (g *Guard) quote(method, id string, params jsonrpc.Value, record bool) (pri
 // holds its amount plus fee allowance against the budget. A preapprove
 // call made by a command approved already only adds what it reveals (an
 // offer's invoice hash, a keysend's hash).
-func (g *Guard) reserve(method, id string, p price.Payment, rune string) *refusal {
+func (g *Guard) reserve(method, id string, p price.Payment, rune string, trusted bool) *refusal {
 	fee, retry := p.Fee, p.Retry
 	hash := ledger.Hash(p.Hash)
 	if strings.HasPrefix(method, "preapprove") {
@@ -124,7 +129,7 @@ func (g *Guard) reserve(method, id string, p price.Payment, rune string) *refusa
 	if total < fee {
 		return unverified(method, "the amount and fee allowance overflow", p.Key, p.Subject)
 	}
-	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: hash, Method: method, Dest: p.Dest, Amount: p.Amount, Allowance: total, Retry: retry, Rune: rune})
+	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: hash, Method: method, Dest: p.Dest, Amount: p.Amount, Allowance: total, Retry: retry, Rune: rune, Trusted: trusted})
 	if v != nil {
 		return paymentRefusal(method, v, p.Key, p.Subject)
 	}

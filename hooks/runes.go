@@ -212,7 +212,7 @@ func (g *Guard) price(method string, params jsonrpc.Value) (amt, total amount.MS
 		}
 		return s.Sent, s.Sent, "payment_hash", s.Key.Hash.String(), true
 	}
-	p, r := g.quote(method, "", params, false)
+	p, r := g.quote(method, "", params, false, false)
 	sum, fits := p.Total()
 	if r != nil || !p.Known || !fits {
 		return 0, 0, "", "", false

@@ -9,7 +9,7 @@ import (
 )
 
 // TrustedDescription documents the trusted-destinations option.
-const TrustedDescription = "Comma-separated on-chain addresses (the operator's cold wallet, an exchange deposit) whose outputs count as the node's own, and node ids: what goes to them is not spending; only the fee counts"
+const TrustedDescription = "Comma-separated on-chain addresses (the operator's cold wallet, an exchange deposit) whose outputs count as the node's own, and node ids whose payments are exempt from limit and budget: what goes to them is not spending; only the fee counts"
 
 // trusted are the operator's own destinations: on-chain scripts (by
 // their bytes) and node ids.

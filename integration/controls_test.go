@@ -256,3 +256,63 @@ func TestPauseOneApp(t *testing.T) {
 	completed(t, l1, l3, e, r)
 	l1.checkAlive()
 }
+
+// TestTrustedNodes: with l3's id in trusted-destinations, 0.005btc (five
+// times the limit) to l3 through l2 completes and the budget moves by its
+// routing fees only; the same to l2 is refused; an app's allowance still
+// holds toward l3.
+func TestTrustedNodes(t *testing.T) {
+	l1, l2, l3 := newLine(t, nil, "plugin="+plugin, "limit=0.001btc", "budget=0.003btc/1d")
+	waitRead(t, l1)
+	if l1.has("setconfig") {
+		l1.must("setconfig", []any{"trusted-destinations", l3.ID}, nil)
+	} else {
+		l1.startGuard(map[string]any{"limit": "0.001btc", "budget": "0.003btc/1d", "trusted-destinations": l3.ID})
+	}
+	cmds := []string{"pay", "keysend"}
+	if l1.has("xpay") {
+		cmds = append(cmds, "xpay")
+	}
+	for _, cmd := range cmds {
+		before := l1.status().Budgets[0].SpentMsat
+		var r payResult
+		var e *rpcError
+		if cmd == "keysend" {
+			e = l1.call(cmd, []any{l3.ID, 500_000_000}, &r)
+		} else {
+			e = l1.call(cmd, []any{l3.invoice("0.005btc")}, &r)
+		}
+		completed(t, l1, l3, e, r)
+		l1.settled()
+		sent := l1.sentFor(r.hash(t))
+		assert.Assert(t, sent > 500_000_000, "%s: l2 takes a fee", cmd)
+		st := l1.status().Budgets[0]
+		assert.Equal(t, st.SpentMsat-before, sent-500_000_000, "%s: only the routing fees count", cmd)
+		assert.Equal(t, st.ReservedMsat, int64(0))
+	}
+	noHTLC(t, l1, l2, func() {
+		refusal(t, l1.call("pay", []any{l2.invoice("0.005btc")}, nil), map[string]any{"maximum_is": "0.001btc"})
+	})
+	noHTLC(t, l1, l2, func() {
+		refusal(t, l1.call("keysend", []any{l2.ID, 500_000_000}, nil), map[string]any{"maximum_is": "0.001btc"})
+	})
+	// What counted survives a restart of the plugin.
+	spent := l1.status().Budgets[0].SpentMsat
+	l1.startGuard(map[string]any{"limit": "0.001btc", "budget": "0.003btc/1d", "trusted-destinations": l3.ID})
+	assert.Equal(t, l1.status().Budgets[0].SpentMsat, spent)
+
+	if !l1.has("checkrune") {
+		t.Log("lightningd " + version + " has no checkrune (CLN v23.08+): the app's part skipped")
+		return
+	}
+	rune, id := l1.newRune(nil)
+	l1.must("pay-up-to-setallowance", []any{id, "10000sat"}, nil)
+	a := app{l1, l2, rune, "pay"}
+	noHTLC(t, l1, l2, func() {
+		e, _ := a.pay(l3.invoice("20000sat"))
+		runeRefusal(t, e, id, "limit")
+	})
+	e, r := a.pay(l3.invoice("10000sat"))
+	completed(t, l1, l3, e, r)
+	l1.checkAlive()
+}
