@@ -36,6 +36,8 @@ func FuzzRecord(f *testing.F) {
 	f.Add("p", k, "1700000000,1000,1000,0,0")
 	f.Add("r", "1-1", "1700000000,1700000070,5000,"+Hash{9}.String()+",r=5,cli:pay#1,x")
 	f.Add("a", "5", "1000;0.01btc/1d,5sat/1h")
+	f.Add("p", k, "1700000000,1000,1000,2,0,5,e=900")
+	f.Add("r", "1-2", "1700000000,1700000070,5000,,r=5,t=4000,cli:pay#1")
 	f.Fuzz(func(t *testing.T, kind, name, value string) {
 		var sv Saved
 		if !sv.Add(kind, name, value) {
@@ -43,7 +45,7 @@ func FuzzRecord(f *testing.F) {
 		}
 		for k, p := range sv.parts {
 			var again Saved
-			if !again.Add("p", k.String(), partRecord(p)) || partRecord(again.parts[k]) != partRecord(p) || again.parts[k].credit() != p.credit() {
+			if !again.Add("p", k.String(), partRecord(p)) || partRecord(again.parts[k]) != partRecord(p) || again.parts[k].credit() != p.credit() || again.parts[k].exempt() != p.exempt() {
 				t.Fatalf("%q read as %q, which reads otherwise", value, partRecord(p))
 			}
 		}
