@@ -397,6 +397,14 @@ func TestSetconfig(t *testing.T) {
 	e := l1.call("setconfig", []any{"limit", "lots"}, nil)
 	assert.Assert(t, e != nil, "an invalid limit must be rejected")
 	assert.Assert(t, is.Contains(e.Message, "lots"))
+	// Reasons read cleanly: lightningd escapes them again, so they carry
+	// no quotes of their own to turn into backslashes.
+	for _, bad := range [][]string{{"limit", "banana"}, {"budget", "lots/1d"}, {"trusted-destinations", "nonsense"}} {
+		out, code := l1.cli(append([]string{"setconfig"}, bad...)...)
+		assert.Assert(t, code != 0, "setconfig %v accepted", bad)
+		assert.Assert(t, is.Contains(out, bad[1]), "%s", out)
+		assert.Assert(t, !strings.Contains(out, `\`), "%s", out)
+	}
 	noHTLC(t, l1, l2, func() {
 		refusal(t, l1.call("pay", []any{inv}, nil), map[string]any{"maximum_is": "0.00005btc"})
 	})
@@ -434,6 +442,7 @@ func TestPluginStartErrors(t *testing.T) {
 		e := n1.call("plugin", p, nil)
 		assert.Assert(t, e != nil, "plugin start with limit %q succeeded", limit)
 		assert.Assert(t, is.Contains(e.Message, want))
+		assert.Assert(t, !strings.Contains(e.Message, `\`), "%s", e.Message)
 	}
 	var list struct{ Plugins []struct{ Name string } }
 	n1.must("plugin", map[string]any{"subcommand": "list"}, &list)
