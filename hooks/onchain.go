@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/wallet"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -48,7 +47,7 @@ func (g *Guard) onChain(method, id string, params jsonrpc.Value) any {
 	decide := func() any {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		s, r := g.leaving(ctx, g.wallet(), method, o)
+		s, r := g.leaving(ctx, wallet.Node{C: g.rpc.Load(), Version: g.version(), Network: g.network()}, method, o)
 		if r == nil {
 			r = g.spendOnChain(method, id, o, s, rune)
 		}
@@ -80,7 +79,7 @@ type chainSpend struct {
 }
 
 // leaving finds what of o goes to others.
-func (g *Guard) leaving(ctx context.Context, w wallet, method string, o price.OnChain) (chainSpend, *refusal) {
+func (g *Guard) leaving(ctx context.Context, w wallet.Node, method string, o price.OnChain) (chainSpend, *refusal) {
 	var s chainSpend
 	add := func(m amount.MSat, dest string) bool {
 		if s.leaving+m < m {
@@ -90,15 +89,22 @@ func (g *Guard) leaving(ctx context.Context, w wallet, method string, o price.On
 		s.dests = append(s.dests, dest)
 		return true
 	}
+	t := g.trusted.Load()
+	isOurs := func(script []byte) (bool, string, error) {
+		if t.Script(script) {
+			return true, "", nil
+		}
+		return w.Ours(ctx, script)
+	}
 	if o.Channel != "" { // a close to a destination
-		ours, why, err := w.ours(ctx, o.Outputs[0].Script)
+		ours, why, err := isOurs(o.Outputs[0].Script)
 		if err != nil {
 			return s, unverified(method, err.Error(), "destination", o.Outputs[0].Address)
 		}
 		if ours {
 			return s, nil
 		}
-		bal, err := w.balance(ctx, o.Channel)
+		bal, err := w.Balance(ctx, o.Channel)
 		if err != nil {
 			return s, unverified(method, err.Error(), "destination", o.Outputs[0].Address)
 		}
@@ -108,13 +114,13 @@ func (g *Guard) leaving(ctx context.Context, w wallet, method string, o price.On
 	}
 	var funding map[string]bool // read when first needed
 	for _, out := range append(o.Outputs, o.Committed...) {
-		if g.trusted.Load().script(out.Script) {
+		if t.Script(out.Script) {
 			continue
 		}
 		if price.Gate(method) {
 			var err error
 			if funding == nil {
-				if funding, err = w.fundingOutputs(ctx); err != nil {
+				if funding, err = w.FundingOutputs(ctx); err != nil {
 					return s, unverified(method, err.Error(), "", "")
 				}
 			}
@@ -122,7 +128,7 @@ func (g *Guard) leaving(ctx context.Context, w wallet, method string, o price.On
 				continue // a channel of ours being opened or spliced
 			}
 		}
-		ours, why, err := w.ours(ctx, out.Script)
+		ours, why, err := isOurs(out.Script)
 		if err != nil {
 			return s, unverified(method, err.Error(), "destination", g.address(out))
 		}
@@ -193,134 +199,6 @@ func (g *Guard) address(out price.Output) string {
 		return a
 	}
 	return "script " + hex.EncodeToString(out.Script)
-}
-
-// wallet asks lightningd which scripts are the node's; c is nil until
-// pay-up-to is connected.
-type wallet struct {
-	g *Guard
-	c *jsonrpc.Client
-}
-
-func (g *Guard) wallet() wallet { return wallet{g, g.rpc.Load()} }
-
-// errNotConnected is why nothing can be told the node's before pay-up-to
-// has connected to lightningd.
-var errNotConnected = errors.New("pay-up-to is not connected to lightningd yet, so it cannot tell the node's own addresses")
-
-// ours reports whether lightningd's wallet, or the operator's trusted
-// list, has script. Before v24.11 only a developer-mode lightningd can
-// say (dev-listaddrs): otherwise why says so, and the output counts as
-// leaving.
-func (w wallet) ours(ctx context.Context, script []byte) (ours bool, why string, err error) {
-	if w.g.trusted.Load().script(script) {
-		return true, "", nil
-	}
-	addr := amount.ScriptAddress(script, w.g.network())
-	if addr == "" {
-		return false, "", nil // no address form: not the wallet's
-	}
-	if w.c == nil {
-		return false, "", errNotConnected
-	}
-	var res struct {
-		Addresses []struct {
-			Bech32 string `json:"bech32"`
-			P2tr   string `json:"p2tr"`
-			P2sh   string `json:"p2sh"`
-		} `json:"addresses"`
-	}
-	if v := w.g.version(); v != 0 && v < 2411 {
-		// No listaddresses: its developer-mode ancestor lists them all.
-		if err := w.c.Call(ctx, "dev-listaddrs", map[string]any{}, &res); err != nil {
-			return false, "lightningd before v24.11 cannot say which addresses are its own (no listaddresses, and dev-listaddrs needs developer mode)", nil
-		}
-	} else if err := w.c.Call(ctx, "listaddresses", map[string]any{"address": addr}, &res); err != nil {
-		if e, ok := err.(*jsonrpc.Error); ok && e.Code == -32602 {
-			return false, "", nil // not an address lightningd takes: not the wallet's
-		}
-		return false, "", fmt.Errorf("cannot tell whether %s is the node's own: listaddresses: %v", addr, err)
-	}
-	for _, a := range res.Addresses {
-		if a.Bech32 == addr || a.P2tr == addr || a.P2sh == addr {
-			return true, "", nil
-		}
-	}
-	return false, "", nil
-}
-
-// peerChannels is what pricing needs of listpeerchannels.
-type peerChannels struct {
-	Channels []struct {
-		PeerID         string          `json:"peer_id"`
-		ChannelID      string          `json:"channel_id"`
-		ShortChannelID string          `json:"short_channel_id"`
-		State          string          `json:"state"`
-		ToUs           json.RawMessage `json:"to_us_msat"`
-		FundingTxID    string          `json:"funding_txid"`
-		FundingOutnum  *uint32         `json:"funding_outnum"`
-		Inflight       []struct {
-			FundingTxID   string  `json:"funding_txid"`
-			FundingOutnum *uint32 `json:"funding_outnum"`
-		} `json:"inflight"`
-	} `json:"channels"`
-}
-
-func (w wallet) channels(ctx context.Context) (peerChannels, error) {
-	var res peerChannels
-	if w.c == nil {
-		return res, errNotConnected
-	}
-	if err := w.c.Call(ctx, "listpeerchannels", map[string]any{}, &res); err != nil {
-		return res, fmt.Errorf("cannot read the node's channels: listpeerchannels: %v", err)
-	}
-	return res, nil
-}
-
-// fundingOutputs lists our channels' funding outputs, and those of
-// splices in flight, as "txid:outnum".
-func (w wallet) fundingOutputs(ctx context.Context) (map[string]bool, error) {
-	res, err := w.channels(ctx)
-	out := map[string]bool{}
-	for _, ch := range res.Channels {
-		if ch.FundingOutnum != nil {
-			out[fmt.Sprintf("%s:%d", ch.FundingTxID, *ch.FundingOutnum)] = true
-		}
-		for _, f := range ch.Inflight {
-			if f.FundingOutnum != nil {
-				out[fmt.Sprintf("%s:%d", f.FundingTxID, *f.FundingOutnum)] = true
-			}
-		}
-	}
-	return out, err
-}
-
-// balance is our balance in the channels a close names (a peer id, a
-// channel id or a short channel id), in msat.
-func (w wallet) balance(ctx context.Context, id string) (amount.MSat, error) {
-	res, err := w.channels(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var sum amount.MSat
-	found := false
-	for _, ch := range res.Channels {
-		if id != ch.PeerID && id != ch.ChannelID && id != ch.ShortChannelID {
-			continue
-		}
-		if strings.HasPrefix(ch.State, "ONCHAIN") || ch.State == "CLOSED" || ch.State == "FUNDING_SPEND_SEEN" {
-			continue
-		}
-		m, err := price.MSat(jsonrpc.Value(ch.ToUs))
-		if err != nil {
-			return 0, fmt.Errorf("cannot read the balance of channel %s: %v", ch.ChannelID, err)
-		}
-		sum, found = sum+m, true
-	}
-	if !found {
-		return 0, fmt.Errorf("no open channel %s to price", id)
-	}
-	return sum, nil
 }
 
 // chainRunes remembers which rune authorised an on-chain command, so the

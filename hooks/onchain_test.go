@@ -234,10 +234,3 @@ func TestTrustedDestinations(t *testing.T) {
 	assert.ErrorContains(t, g.CheckTrusted("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"), "this node is on regtest")
 	assert.NilError(t, g.SetTrusted(""))
 }
-
-func TestTrustedBase58OnRegtest(t *testing.T) {
-	g := guard(t, "1sat")
-	assert.Equal(t, g.Ready("regtest"), "")
-	assert.NilError(t, g.SetTrusted("mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn,2MzQwSSnBHWHqSAqtTVQ6v47XtaisrJa1Vc"))
-	assert.ErrorContains(t, g.SetTrusted("tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx"), "this node is on regtest")
-}

@@ -17,10 +17,6 @@ import (
 // checked; an offer's issuer, whose invoice fetchinvoice checks against
 // the offer. A payee that cannot be known is not trusted.
 
-func (t *trusted) hasNodes() bool { return t != nil && len(t.nodes) > 0 }
-
-func (t *trusted) node(id string) bool { return t != nil && t.nodes[strings.ToLower(id)] }
-
 // decideTrusting is decide once lightningd has told the payee: answered
 // off the stdin loop, which must stay free to pass our own decode call
 // through the hook.
@@ -46,14 +42,14 @@ func (g *Guard) decideTrusting(method, id string, params jsonrpc.Value) jsonrpc.
 func (g *Guard) payeeTrusted(ctx context.Context, c *jsonrpc.Client, method string, params jsonrpc.Value) bool {
 	t := g.trusted.Load()
 	p, err := price.Lightning(method, params, g.version(), g.xpayTakesPay.Load())
-	if err != nil || !t.hasNodes() {
+	if err != nil || !t.HasNodes() {
 		return false
 	}
 	payee := p.Dest
 	if p.Key == "bolt11" || p.Key == "offer" {
 		payee = decodePayee(ctx, c, p.Subject)
 	}
-	return payee != "" && !strings.EqualFold(payee, g.ledger.NodeID()) && t.node(payee)
+	return payee != "" && !strings.EqualFold(payee, g.ledger.NodeID()) && t.Node(payee)
 }
 
 // decodePayee is the node that signed an invoice (a BOLT12 invoice's

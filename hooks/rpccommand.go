@@ -17,6 +17,7 @@ import (
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/trust"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -50,7 +51,7 @@ type Guard struct {
 	// runeRequired: a payment authorised by a rune without an allowance
 	// is refused.
 	runeRequired atomic.Bool
-	trusted      atomic.Pointer[trusted] // trusted-destinations
+	trusted      atomic.Pointer[trust.List] // trusted-destinations
 	net          atomic.Pointer[string]  // lightningd's network, once known
 	chainRunes   chainRunes              // runes of on-chain commands, for the calls they make
 	pauses       pauses                  // the node's and runes' pauses
@@ -101,7 +102,7 @@ func (g *Guard) Ready(network string) string {
 	if _, ok := g.Limit(); !ok && !g.ledger.HasBudget() {
 		return "option limit is required unless budget is set (e.g. limit=0.001btc or budget=0.01btc/1d)"
 	}
-	return g.trusted.Load().wrongNetwork(network)
+	return g.trusted.Load().WrongNetwork(network)
 }
 
 // network is lightningd's, once known.
@@ -164,7 +165,7 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 			return g.checkSelf(method, s, c), nil // does lightningd alone know its preimage?
 		}
 		r = rr
-	case g.trusted.Load().hasNodes() && g.rpc.Load() != nil:
+	case g.trusted.Load().HasNodes() && g.rpc.Load() != nil:
 		return g.decideTrusting(method, id, cparams), nil
 	default:
 		r = g.decide(method, id, cparams)

@@ -232,7 +232,7 @@ func (g *Guard) priceOnChain(method string, params jsonrpc.Value) (amt, total am
 	t := g.trusted.Load()
 	var dests []string
 	for _, out := range append(o.Outputs, o.Committed...) {
-		if t.script(out.Script) || out.All {
+		if t.Script(out.Script) || out.All {
 			continue
 		}
 		m := amount.MSat(out.Sat) * 1000
