@@ -52,9 +52,9 @@ type Guard struct {
 	// is refused.
 	runeRequired atomic.Bool
 	trusted      atomic.Pointer[trust.List] // trusted-destinations
-	net          atomic.Pointer[string]  // lightningd's network, once known
-	chainRunes   chainRunes              // runes of on-chain commands, for the calls they make
-	pauses       pauses                  // the node's and runes' pauses
+	net          atomic.Pointer[string]     // lightningd's network, once known
+	chainRunes   chainRunes                 // runes of on-chain commands, for the calls they make
+	pauses       pauses                     // the node's and runes' pauses
 }
 
 // stats are counts since start, for pay-up-to-status.

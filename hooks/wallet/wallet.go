@@ -139,4 +139,3 @@ func (w Node) Balance(ctx context.Context, id string) (amount.MSat, error) {
 	}
 	return sum, nil
 }
-
