@@ -11,6 +11,7 @@ import (
 
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -151,16 +152,16 @@ func (g *Guard) checkSelf(method string, s ledger.Send, c *jsonrpc.Client) jsonr
 		ok, why := g.watch.trusted(ctx, c, s.Key.Hash)
 		s.Trusted = ok
 		limit, hasLimit := g.Limit()
-		r := sendRefusal(method, s, g.ledger.Admit(s, limit, hasLimit))
+		r := refuse.Send(method, s, g.ledger.Admit(s, limit, hasLimit))
 		if r == nil {
 			reply(continueAnswer, nil)
 			return
 		}
-		if why != "" && r.code == CodeOverLimit {
-			r.message += ": " + why
+		if why != "" && r.Code == CodeOverLimit {
+			r.Message += ": " + why
 		}
 		g.tell(method, r)
-		reply(r.answer(), nil)
+		reply(r.Answer(), nil)
 	}
 }
 

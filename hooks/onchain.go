@@ -12,6 +12,7 @@ import (
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/hooks/wallet"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
@@ -35,7 +36,7 @@ func (g *Guard) onChain(method, id string, params jsonrpc.Value) any {
 	rune := g.chainRunes.of(id, g.claims.take(method, params))
 	o, err := price.OnChainSpend(method, params, g.version())
 	if err != nil {
-		return g.refuse(method, priceRefusal(method, err))
+		return g.refuse(method, refuse.Price(method, err))
 	}
 	if len(o.Outputs) == 0 && o.Peer == 0 && len(o.Committed) == 0 {
 		return continueAnswer
@@ -63,9 +64,9 @@ func (g *Guard) onChain(method, id string, params jsonrpc.Value) any {
 }
 
 // refuse tells a refusal and returns its answer.
-func (g *Guard) refuse(method string, r *refusal) any {
+func (g *Guard) refuse(method string, r *refuse.Refusal) any {
 	g.tell(method, r)
-	return r.answer()
+	return r.Answer()
 }
 
 // chainSpend is what an on-chain command sends away, in msat.
@@ -79,7 +80,7 @@ type chainSpend struct {
 }
 
 // leaving finds what of o goes to others.
-func (g *Guard) leaving(ctx context.Context, w wallet.Node, method string, o price.OnChain) (chainSpend, *refusal) {
+func (g *Guard) leaving(ctx context.Context, w wallet.Node, method string, o price.OnChain) (chainSpend, *refuse.Refusal) {
 	var s chainSpend
 	add := func(m amount.MSat, dest string) bool {
 		if s.leaving+m < m {
@@ -99,14 +100,14 @@ func (g *Guard) leaving(ctx context.Context, w wallet.Node, method string, o pri
 	if o.Channel != "" { // a close to a destination
 		ours, why, err := isOurs(o.Outputs[0].Script)
 		if err != nil {
-			return s, unverified(method, err.Error(), "destination", o.Outputs[0].Address)
+			return s, refuse.Unverified(method, err.Error(), "destination", o.Outputs[0].Address)
 		}
 		if ours {
 			return s, nil
 		}
 		bal, err := w.Balance(ctx, o.Channel)
 		if err != nil {
-			return s, unverified(method, err.Error(), "destination", o.Outputs[0].Address)
+			return s, refuse.Unverified(method, err.Error(), "destination", o.Outputs[0].Address)
 		}
 		add(bal, o.Outputs[0].Address)
 		s.unknown = why
@@ -121,7 +122,7 @@ func (g *Guard) leaving(ctx context.Context, w wallet.Node, method string, o pri
 			var err error
 			if funding == nil {
 				if funding, err = w.FundingOutputs(ctx); err != nil {
-					return s, unverified(method, err.Error(), "", "")
+					return s, refuse.Unverified(method, err.Error(), "", "")
 				}
 			}
 			if funding[fmt.Sprintf("%s:%d", o.TxID, out.Index)] {
@@ -130,7 +131,7 @@ func (g *Guard) leaving(ctx context.Context, w wallet.Node, method string, o pri
 		}
 		ours, why, err := isOurs(out.Script)
 		if err != nil {
-			return s, unverified(method, err.Error(), "destination", g.address(out))
+			return s, refuse.Unverified(method, err.Error(), "destination", g.address(out))
 		}
 		if ours {
 			continue
@@ -139,34 +140,34 @@ func (g *Guard) leaving(ctx context.Context, w wallet.Node, method string, o pri
 			if o.Check {
 				continue
 			}
-			return s, unverified(method, "the amount committed to close_to is \"all\"", "destination", g.address(out))
+			return s, refuse.Unverified(method, "the amount committed to close_to is \"all\"", "destination", g.address(out))
 		}
 		if !add(amount.MSat(out.Sat)*1000, g.address(out)) || out.Sat > 21e14 {
-			return s, unverified(method, "the amounts overflow", "", "")
+			return s, refuse.Unverified(method, "the amounts overflow", "", "")
 		}
 		if why != "" {
 			s.unknown = why
 		}
 	}
 	if o.Peer > 0 && !add(o.Peer, "the channel's peer") {
-		return s, unverified(method, "the amounts overflow", "", "")
+		return s, refuse.Unverified(method, "the amounts overflow", "", "")
 	}
 	if price.Gate(method) {
 		switch {
 		case o.FeeKnown:
 			s.fee = amount.MSat(o.Fee) * 1000
 		case s.leaving > 0:
-			return s, unverified(method, "an input of the PSBT has no amount (witness_utxo or non_witness_utxo), so its mining fee cannot be known", "destination", strings.Join(s.dests, ","))
+			return s, refuse.Unverified(method, "an input of the PSBT has no amount (witness_utxo or non_witness_utxo), so its mining fee cannot be known", "destination", strings.Join(s.dests, ","))
 		}
 	}
 	return s, nil
 }
 
 // spendOnChain asks the ledger; a gate and a close are counted.
-func (g *Guard) spendOnChain(method, id string, o price.OnChain, s chainSpend, rune string) *refusal {
+func (g *Guard) spendOnChain(method, id string, o price.OnChain, s chainSpend, rune string) *refuse.Refusal {
 	limit, hasLimit := g.Limit()
 	if !hasLimit && !g.ledger.HasBudget() {
-		return unverified(method, "no limit or budget is configured yet", "", "")
+		return refuse.Unverified(method, "no limit or budget is configured yet", "", "")
 	}
 	sp := ledger.OnChain{ID: spendID(method, id, o), Leaving: s.leaving, Fee: s.fee, Rune: rune}
 	v := g.ledger.SpendOnChain(sp, limit, hasLimit, !o.Check)
@@ -176,7 +177,7 @@ func (g *Guard) spendOnChain(method, id string, o price.OnChain, s chainSpend, r
 		}
 		return nil
 	}
-	return chainRefusal(method, v, s)
+	return refuse.Chain(method, v, s.leaving, s.fee, s.dests, s.unknown)
 }
 
 // spendID names what a spend counts: a transaction by its txid, any

@@ -16,9 +16,6 @@ import (
 // kept in lightningd's datastore under ["pay-up-to", "pause", node|<rune
 // id>] as "<unix seconds>,<reason>", so restarts keep it.
 
-// CodePaused: the node, or the rune, is paused.
-const CodePaused = 2104
-
 // Usage and descriptions of the pause methods, for lightning-cli help.
 const (
 	PauseUsage        = "[rune_id] [reason]"
@@ -97,24 +94,6 @@ func readPause(key, value string) (Pause, bool) {
 		x.RuneID = key
 	}
 	return x, true
-}
-
-// pausedRefusal refuses a spend while the node (or rune) is paused.
-func pausedRefusal(method string, x Pause) *refusal {
-	who, how := "the node's spending", "pay-up-to-resume"
-	if x.RuneID != "" {
-		who, how = "rune "+x.RuneID, "pay-up-to-resume "+x.RuneID
-	}
-	msg := fmt.Sprintf("pay-up-to: %s is paused since %s", who, time.Unix(x.Since, 0).UTC().Format(time.RFC3339))
-	if x.Reason != "" {
-		msg += ": " + x.Reason
-	}
-	r := &refusal{code: CodePaused, message: msg + " (the operator lifts it with " + how + ")",
-		data: []field{{key: "paused_since", num: uint64(x.Since), isNum: true}, {key: "reason", str: x.Reason}, {key: "method", str: method}}}
-	if x.RuneID != "" {
-		r.data = append(r.data, field{key: "rune_id", str: x.RuneID})
-	}
-	return r
 }
 
 // ServePause answers pay-up-to-pause [rune_id] [reason].

@@ -33,7 +33,7 @@ func (g *Guard) decideTrusting(method, id string, params jsonrpc.Value) jsonrpc.
 			return
 		}
 		g.tell(method, r)
-		reply(r.answer(), nil)
+		reply(r.Answer(), nil)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -35,13 +36,13 @@ func Filters() []string {
 // decide returns nil to let a payment command run, or the refusal.
 // id is the command's own JSON-RPC id, which prefixes the ids of the calls
 // it makes (e.g. "cli:pay#7" → "cli:pay#7/cln:xpay-as-pay#8/…").
-func (g *Guard) decide(method, id string, params jsonrpc.Value) *refusal {
+func (g *Guard) decide(method, id string, params jsonrpc.Value) *refuse.Refusal {
 	return g.decideFor(method, id, params, g.claims.take(method, params), false)
 }
 
 // decideFor is decide for a command authorised by rune (or ""), whose
 // payee lightningd vouches is a trusted node if trusted.
-func (g *Guard) decideFor(method, id string, params jsonrpc.Value, rune string, trusted bool) *refusal {
+func (g *Guard) decideFor(method, id string, params jsonrpc.Value, rune string, trusted bool) *refuse.Refusal {
 	if method == "preapproveinvoice" {
 		g.learnPayPath(id)
 	}
@@ -72,23 +73,23 @@ func (g *Guard) decideFor(method, id string, params jsonrpc.Value, rune string, 
 // quote prices a payment command and holds it to the limit unless its
 // payee is trusted, or refuses it (above the limit, or not to be
 // priced). record keeps what a later preapprove call needs to know.
-func (g *Guard) quote(method, id string, params jsonrpc.Value, record, trusted bool) (price.Payment, *refusal) {
+func (g *Guard) quote(method, id string, params jsonrpc.Value, record, trusted bool) (price.Payment, *refuse.Refusal) {
 	limit, hasLimit := g.Limit()
 	if !hasLimit && !g.ledger.HasBudget() {
-		return price.Payment{}, unverified(method, "no limit or budget is configured yet", "", "")
+		return price.Payment{}, refuse.Unverified(method, "no limit or budget is configured yet", "", "")
 	}
 	p, err := price.Lightning(method, params, g.version(), g.xpayTakesPay.Load())
 	if err != nil {
-		return p, priceRefusal(method, err)
+		return p, refuse.Price(method, err)
 	}
 	if p.NeedsAmount {
 		m, ok := g.intents.lookup(id, amount.Canonical(p.Subject))
 		if !ok {
-			return price.Payment{}, unverified(method, "the invoice has no amount and no paying command gave one", p.Key, p.Subject)
+			return price.Payment{}, refuse.Unverified(method, "the invoice has no amount and no paying command gave one", p.Key, p.Subject)
 		}
 		p.Amount, p.Known, p.NeedsAmount = m, true, false
 		if p.Fee, err = price.FeeAllowance(method, price.PayerOf(method, params, false), nil, m); err != nil {
-			return price.Payment{}, unverified(method, err.Error(), p.Key, p.Subject)
+			return price.Payment{}, refuse.Unverified(method, err.Error(), p.Key, p.Subject)
 		}
 		p.Retry, _ = price.RetryFor(nil)
 	}
@@ -98,7 +99,7 @@ func (g *Guard) quote(method, id string, params jsonrpc.Value, record, trusted b
 		}
 	}
 	if hasLimit && p.Amount > limit && !trusted {
-		return price.Payment{}, overLimit(p.What, p.Amount, limit, p.Key, p.Subject)
+		return price.Payment{}, refuse.OverLimit(p.What, p.Amount, limit, p.Key, p.Subject)
 	}
 	return p, nil
 }
@@ -107,7 +108,7 @@ func (g *Guard) quote(method, id string, params jsonrpc.Value, record, trusted b
 // holds its amount plus fee allowance against the budget. A preapprove
 // call made by a command approved already only adds what it reveals (an
 // offer's invoice hash, a keysend's hash).
-func (g *Guard) reserve(method, id string, p price.Payment, rune string, trusted bool) *refusal {
+func (g *Guard) reserve(method, id string, p price.Payment, rune string, trusted bool) *refuse.Refusal {
 	fee, retry := p.Fee, p.Retry
 	hash := ledger.Hash(p.Hash)
 	if strings.HasPrefix(method, "preapprove") {
@@ -127,11 +128,11 @@ func (g *Guard) reserve(method, id string, p price.Payment, rune string, trusted
 	}
 	total := p.Amount + fee
 	if total < fee {
-		return unverified(method, "the amount and fee allowance overflow", p.Key, p.Subject)
+		return refuse.Unverified(method, "the amount and fee allowance overflow", p.Key, p.Subject)
 	}
 	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: hash, Method: method, Dest: p.Dest, Amount: p.Amount, Allowance: total, Retry: retry, Rune: rune, Trusted: trusted})
 	if v != nil {
-		return paymentRefusal(method, v, p.Key, p.Subject)
+		return refuse.Payment(method, v, p.Key, p.Subject)
 	}
 	g.stats.approval()
 	return nil

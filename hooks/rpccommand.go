@@ -17,6 +17,7 @@ import (
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/hooks/trust"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
@@ -151,12 +152,12 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 		return continueAnswer, nil
 	}
 	if x, ok := g.pauses.get(nodeKey); ok && !(method == rewritten && g.xpayTakesPay.Load()) {
-		return g.refuse(method, pausedRefusal(method, x)), nil // a pay xpay runs is refused at its preapproveinvoice
+		return g.refuse(method, refuse.Paused(method, x.RuneID, x.Since, x.Reason)), nil // a pay xpay runs is refused at its preapproveinvoice
 	}
-	var r *refusal
+	var r *refuse.Refusal
 	switch {
 	case err != nil:
-		r = unverified("a command", "cannot read the command: "+err.Error(), "", "")
+		r = refuse.Unverified("a command", "cannot read the command: "+err.Error(), "", "")
 	case price.IsOnChain(method):
 		return g.onChain(method, id, cparams), nil
 	case price.IsSend(method):
@@ -174,7 +175,7 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 		return continueAnswer, nil
 	}
 	g.tell(method, r)
-	return r.answer(), nil
+	return r.Answer(), nil
 }
 
 func guarded(method string) bool {
@@ -185,28 +186,28 @@ func guarded(method string) bool {
 func (g *Guard) version() price.Version { return price.Version(g.cln.Load()) }
 
 // decideSend bounds a low-level send (see sends.go).
-func (g *Guard) decideSend(method, id string, params jsonrpc.Value) (ledger.Send, *ledger.Verdict, *refusal) {
+func (g *Guard) decideSend(method, id string, params jsonrpc.Value) (ledger.Send, *ledger.Verdict, *refuse.Refusal) {
 	s, err := g.readSend(method, id, params)
 	if err != nil {
 		if s.Key.Hash.IsZero() {
-			return s, nil, unverified(method, err.Error(), "", "")
+			return s, nil, refuse.Unverified(method, err.Error(), "", "")
 		}
-		return s, nil, unverified(method, err.Error(), "payment_hash", s.Key.Hash.String())
+		return s, nil, refuse.Unverified(method, err.Error(), "payment_hash", s.Key.Hash.String())
 	}
 	limit, hasLimit := g.Limit()
 	v := g.ledger.Admit(s, limit, hasLimit)
-	return s, v, sendRefusal(method, s, v)
+	return s, v, refuse.Send(method, s, v)
 }
 
 // tell reports a refusal: counted for pay-up-to-status, one line in
 // lightningd's log, and a pay_up_to_refused notification.
-func (g *Guard) tell(method string, r *refusal) {
-	told := r.told(method)
+func (g *Guard) tell(method string, r *refuse.Refusal) {
+	told := r.Told(method)
 	g.stats.refusal(told)
 	if g.Out == nil {
 		return
 	}
-	g.Out.Log("info", "refused %s (code %d): %s", method, r.code, r.message)
+	g.Out.Log("info", "refused %s (code %d): %s", method, r.Code, r.Message)
 	g.Out.Notify(RefusedTopic, told)
 }
 
@@ -246,7 +247,7 @@ func (g *Guard) Fallback(params jsonrpc.Value, cause error) any {
 	if method == "" {
 		method = "a command"
 	}
-	return unverified(method, why, "", "").answer()
+	return refuse.Unverified(method, why, "", "").Answer()
 }
 
 // command reads the forwarded request as lightningd acts on it (the first

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/payupto/pay-up-to/amount"
-	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -37,9 +37,6 @@ import (
 // lightningd checks the rune's restrictions after the hook continues, so
 // a claim whose checkrune lightningd then refuses is never taken by its
 // own command; claims expire after claimLife.
-
-// CodeRuneAllowance: the payment exceeds its rune's allowance.
-const CodeRuneAllowance = 2103
 
 // claimLife is how long a claim waits for its command, which commando and
 // clnrest send as soon as checkrune answers.
@@ -152,25 +149,25 @@ func (g *Guard) checkRune(params jsonrpc.Value) any {
 		inner = append(jsonrpc.Value(nil), ps[0]...)
 	}
 	if x, ok := g.pauses.get(rid); ok {
-		return g.refuse("checkrune", pausedRefusal(method, x))
+		return g.refuse("checkrune", refuse.Paused(method, x.RuneID, x.Since, x.Reason))
 	}
 	if why := escapes(method, inner, rid); why != "" && (g.runeRequired.Load() || g.ledger.Allowed(rid)) {
-		r := &refusal{code: CodeRuneAllowance,
-			message: fmt.Sprintf("pay-up-to: rune %s may not call %s: %s", rid, method, why),
-			data:    []field{{key: "rune_id", str: rid}, {key: "method", str: method}}}
+		r := &refuse.Refusal{Code: CodeRuneAllowance,
+			Message: fmt.Sprintf("pay-up-to: rune %s may not call %s: %s", rid, method, why),
+			Data:    []refuse.Field{{Key: "rune_id", Str: rid}, {Key: "method", Str: method}}}
 		g.tell("checkrune", r)
-		return r.answer()
+		return r.Answer()
 	}
 	if !guarded(method) {
 		return continueAnswer
 	}
 	if !g.ledger.Allowed(rid) {
 		if g.runeRequired.Load() {
-			r := &refusal{code: CodeRuneAllowance,
-				message: fmt.Sprintf("pay-up-to: rune %s has no allowance, and rune-allowance-required is set (pay-up-to-setallowance %s …)", rid, rid),
-				data:    []field{{key: "rune_id", str: rid}}}
+			r := &refuse.Refusal{Code: CodeRuneAllowance,
+				Message: fmt.Sprintf("pay-up-to: rune %s has no allowance, and rune-allowance-required is set (pay-up-to-setallowance %s …)", rid, rid),
+				Data:    []refuse.Field{{Key: "rune_id", Str: rid}}}
 			g.tell("checkrune", r)
-			return r.answer()
+			return r.Answer()
 		}
 		return continueAnswer
 	}
@@ -178,16 +175,16 @@ func (g *Guard) checkRune(params jsonrpc.Value) any {
 	// at the command or its preapprove call, and charged to the rune.
 	if amt, total, key, subj, ok := g.price(method, inner); ok {
 		if v := g.ledger.Check(rid, amt, total); v != nil {
-			r := paymentRefusal("checkrune", v, key, subj)
+			r := refuse.Payment("checkrune", v, key, subj)
 			g.tell("checkrune", r)
-			return r.answer()
+			return r.Answer()
 		}
 	}
 	c := g.rpc.Load()
 	if c == nil {
-		r := unverified("checkrune", "pay-up-to cannot check runes before it is connected to lightningd", "rune_id", rid)
+		r := refuse.Unverified("checkrune", "pay-up-to cannot check runes before it is connected to lightningd", "rune_id", rid)
 		g.tell("checkrune", r)
-		return r.answer()
+		return r.Answer()
 	}
 	runeStr = strings.Clone(runeStr)
 	return jsonrpc.Deferred(func(reply func(any, error)) {
@@ -268,40 +265,4 @@ func (g *Guard) runeIsOurs(c *jsonrpc.Client, rune string) bool {
 		return false
 	}
 	return len(res.Runes) == 1 && (res.Runes[0].OurRune == nil || *res.Runes[0].OurRune) && !res.Runes[0].Blacklisted
-}
-
-// runeRefusal encodes a rune allowance's verdict (code 2103). Through
-// commando the app sees only the message, so it says what was exceeded
-// and when it frees up.
-func runeRefusal(v *ledger.Verdict, key, subject string) *refusal {
-	r := &refusal{code: CodeRuneAllowance, data: []field{{key: "rune_id", str: v.Account}}}
-	switch v.Reason {
-	case ledger.OverBudget:
-		when := "it never can: the payment is larger than the window"
-		if v.AvailableAt != 0 {
-			when = "it fits from " + time.Unix(v.AvailableAt, 0).UTC().Format(time.RFC3339)
-		}
-		r.message = fmt.Sprintf("pay-up-to: payment of %s with fees would exceed rune %s's budget %s (%s used); %s",
-			v.Requested.BTC(), v.Account, v.Window.Spec, v.Used.BTC(), when)
-		r.data = append(r.data,
-			field{key: "budget_exceeded", str: v.Window.Spec},
-			num("budget_msat", v.Window.Amount),
-			num("used_msat", v.Used),
-			num("requested_msat", v.Requested))
-		if v.AvailableAt != 0 {
-			r.data = append(r.data, field{key: "available_at", num: uint64(v.AvailableAt), isNum: true})
-		}
-	default: // OverLimit
-		r.message = fmt.Sprintf("pay-up-to: payment amount %s is above rune %s's limit %s",
-			(v.Part + v.Out).BTC(), v.Account, v.Max.BTC())
-		r.data = append(r.data,
-			field{key: "limit_exceeded", str: v.Max.BTC()},
-			num("maximum_msat", v.Max),
-			num("used_msat", v.Out),
-			num("requested_msat", v.Part))
-	}
-	if key != "" {
-		r.data = append(r.data, field{key: key, str: subject})
-	}
-	return r
 }
