@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks/intents"
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/hooks/refuse"
@@ -51,7 +52,7 @@ func (g *Guard) decideFor(method, id string, params jsonrpc.Value, rune string, 
 	if r == nil && !p.Known && rune != "" && records[method] {
 		// Priced at its preapproveinvoice call (a BIP353 name): the rune
 		// goes there.
-		g.intents.add(intent{id: id, invoice: amount.Canonical(p.Subject), rune: rune, paid: true, unpriced: true, declined: declined})
+		g.intents.Add(intents.Intent{ID: id, Invoice: amount.Canonical(p.Subject), Rune: rune, Paid: true, Unpriced: true, Declined: declined})
 	}
 	handedOver := method == rewritten && g.xpayTakesPay.Load() && !declined
 	if r != nil || !p.Known {
@@ -62,7 +63,7 @@ func (g *Guard) decideFor(method, id string, params jsonrpc.Value, rune string, 
 	}
 	if records[method] {
 		// xpay's preapproveinvoice for pay reserves what pay allowed.
-		g.intents.add(intent{id: id, invoice: amount.Canonical(p.Subject), hash: p.Hash, fee: p.Fee, retry: p.Retry, rune: rune, paid: true, declined: declined})
+		g.intents.Add(intents.Intent{ID: id, Invoice: amount.Canonical(p.Subject), Hash: p.Hash, Fee: p.Fee, Retry: p.Retry, Rune: rune, Paid: true, Declined: declined})
 	}
 	if handedOver {
 		return nil // reserved, or refused, at preapproveinvoice
@@ -83,7 +84,7 @@ func (g *Guard) quote(method, id string, params jsonrpc.Value, record, trusted b
 		return p, refuse.Price(method, err)
 	}
 	if p.NeedsAmount {
-		m, ok := g.intents.lookup(id, amount.Canonical(p.Subject))
+		m, ok := g.intents.Lookup(id, amount.Canonical(p.Subject))
 		if !ok {
 			return price.Payment{}, refuse.Unverified(method, "the invoice has no amount and no paying command gave one", p.Key, p.Subject)
 		}
@@ -95,7 +96,7 @@ func (g *Guard) quote(method, id string, params jsonrpc.Value, record, trusted b
 	}
 	if record && records[method] {
 		for _, inv := range p.Amountless {
-			g.intents.add(intent{id: id, invoice: inv, amount: p.Amount})
+			g.intents.Add(intents.Intent{ID: id, Invoice: inv, Amount: p.Amount})
 		}
 	}
 	if hasLimit && p.Amount > limit && !trusted {
@@ -119,10 +120,10 @@ func (g *Guard) reserve(method, id string, p price.Payment, rune string, trusted
 		if i := strings.LastIndexByte(id, '/'); i > 0 {
 			id = id[:i]
 		}
-		if in, ok := g.intents.find(id, amount.Canonical(p.Subject), hash); ok {
-			rune = in.rune
-			if !in.unpriced {
-				fee, retry = in.fee, in.retry // what the paying command allowed
+		if in, ok := g.intents.Find(id, amount.Canonical(p.Subject), hash); ok {
+			rune = in.Rune
+			if !in.Unpriced {
+				fee, retry = in.Fee, in.Retry // what the paying command allowed
 			}
 		}
 	}
@@ -150,7 +151,7 @@ func (g *Guard) learnPayPath(id string) {
 	case strings.Contains(id, "/cln:pay#"):
 		// Unless xpay declined to rewrite this one pay.
 		caller, _, _ := strings.Cut(id, "/cln:pay#")
-		if !g.intents.declined(caller) {
+		if !g.intents.Declined(caller) {
 			g.xpayTakesPay.Store(false)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks/intents"
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/hooks/refuse"
@@ -36,7 +37,7 @@ type Guard struct {
 
 	limit    atomic.Uint64
 	limitSet atomic.Bool
-	intents  intents
+	intents  intents.Book
 	// xpayTakesPay: the last pay seen reaching preapproveinvoice ran as
 	// xpay-as-pay.
 	xpayTakesPay atomic.Bool
