@@ -96,6 +96,10 @@ func (g *Guard) flush(ctx context.Context, c *jsonrpc.Client) (int, error) {
 		}
 		n += len(ws)
 		for _, w := range ws {
+			if w.Kind == ledger.IndexKind && firstErr != nil {
+				g.ledger.Retry(w) // it would claim a record that failed
+				continue
+			}
 			key := []string{"pay-up-to", w.Kind, w.Name}
 			var err error
 			if w.Value == nil {
@@ -155,10 +159,18 @@ func (g *Guard) loadHistory(c *jsonrpc.Client) error {
 		return err
 	}
 	ld := g.ledger.StartLoad(sv, info.ID)
-	if err := listAllSendpays(ctx, c, info.ID, ld.Rows); err != nil {
+	if err := listAllSendpays(ctx, c, info.ID, ld.From(), ld.Rows); err != nil {
 		return err
 	}
 	ld.Done()
+	// What was in flight when we stopped, which the rows read do not show.
+	for _, h := range g.ledger.Pending() {
+		rows, err := listSendpays(c, map[string]any{"payment_hash": h.String()}, info.ID)
+		if err != nil {
+			return err
+		}
+		g.ledger.Reconcile(h, rows)
+	}
 	debug.FreeOSMemory() // the pages read are garbage now
 	g.creditPaid(ctx, c)
 	g.rpc.Store(c)
@@ -175,7 +187,7 @@ func loadSaved(ctx context.Context, c *jsonrpc.Client) (ledger.Saved, error) {
 			String *string  `json:"string"`
 		} `json:"datastore"`
 	}
-	for _, kind := range []string{"a", "p", "r"} {
+	for _, kind := range []string{"a", "p", "r", "h", ledger.IndexKind} {
 		if err := c.Call(ctx, "listdatastore", map[string]any{"key": []string{"pay-up-to", kind}}, &ds); err != nil {
 			return sv, fmt.Errorf("listdatastore: %w", err)
 		}
@@ -214,14 +226,15 @@ func (g *Guard) loadPauses(ctx context.Context, c *jsonrpc.Client) error {
 // pageSize is how many listsendpays rows one call asks for (v23.11+).
 const pageSize = 5000
 
-// listAllSendpays reads every payment record, a page at a time where
-// lightningd can (v23.11+), all at once where it cannot.
-func listAllSendpays(ctx context.Context, c *jsonrpc.Client, self string, load func([]ledger.Row)) error {
+// listAllSendpays reads the payment records from created_index from on, a
+// page at a time, where lightningd can (v23.11+), and every record, all
+// at once, where it cannot.
+func listAllSendpays(ctx context.Context, c *jsonrpc.Client, self string, from uint64, load func([]ledger.Row)) error {
 	page := make([]ledger.Row, 0, pageSize)
-	for start := uint64(0); ; {
+	for start, first := from, true; ; first = false {
 		var raw jsonrpc.Value
 		err := c.Call(ctx, "listsendpays", map[string]any{"index": "created", "start": start, "limit": pageSize}, &raw)
-		if e, ok := err.(*jsonrpc.Error); ok && e.Code == -32602 && start == 0 { // no index (before v23.11)
+		if e, ok := err.(*jsonrpc.Error); ok && e.Code == -32602 && first { // no index (before v23.11)
 			rows, err := listSendpays(c, map[string]any{}, self)
 			load(rows)
 			return err
@@ -351,7 +364,7 @@ func readRow(v jsonrpc.Value, self string) (wireRow, error) {
 
 func (w wireRow) row() (ledger.Row, uint64, error) {
 	h, ok := ledger.ParseHash(w.PaymentHash)
-	r := ledger.Row{Key: ledger.PartKey{Hash: h, GroupID: w.GroupID, PartID: w.PartID}, Created: w.CreatedAt, ToUs: w.ToUs}
+	r := ledger.Row{Key: ledger.PartKey{Hash: h, GroupID: w.GroupID, PartID: w.PartID}, Created: w.CreatedAt, ToUs: w.ToUs, Index: w.CreatedIndex}
 	if !ok {
 		return r, 0, fmt.Errorf("payment_hash %q", w.PaymentHash)
 	}

@@ -38,6 +38,9 @@ func FuzzRecord(f *testing.F) {
 	f.Add("a", "5", "1000;0.01btc/1d,5sat/1h")
 	f.Add("p", k, "1700000000,1000,1000,2,0,5,e=900")
 	f.Add("r", "1-2", "1700000000,1700000070,5000,,r=5,t=4000,cli:pay#1")
+	f.Add("h", "1699999200", "f 1-40 42\nb 1699999200 5000\nr 1699999260 5 300\np "+k+" 41 1700000000,1000,1000,0,0,5\n")
+	f.Add("h", "1699999200", "b 1699999200 5000\n")
+	f.Add("i", "created", "41")
 	f.Fuzz(func(t *testing.T, kind, name, value string) {
 		var sv Saved
 		if !sv.Add(kind, name, value) {

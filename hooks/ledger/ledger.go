@@ -66,22 +66,30 @@ const minRetention = 24 * time.Hour
 type Ledger struct {
 	now func() time.Time
 
-	mu        sync.Mutex // protects everything below
-	seq       uint64
-	node      account             // every part, the node's windows
-	accounts  map[string]*account // runes' allowances, by unique id
-	byKey     map[PartKey]*part
-	byHash    map[Hash]amount.MSat // sent by the pending parts of a payment hash
-	unseen    []*part              // recorded at the hook, maybe not yet shown by lightningd
-	approvals approvals            // kept past their deadline to link late parts
-	received  map[Hash]received    // what our own invoices received, by hash
-	keptRecv  int                  // len(received) at which to forget old ones
-	selfParts map[Hash][]*part     // parts of payments to ourselves
-	id        string               // our node id
-	loaded    bool                 // lightningd's records have been read
-	loading   bool                 // they are being merged: persist nothing yet
-	loadErr   string               // why they could not be, if not
-	journal   journal
+	mu         sync.Mutex // protects everything below
+	seq        uint64
+	node       account             // every part, the node's windows
+	accounts   map[string]*account // runes' allowances, by unique id
+	byKey      map[PartKey]*part
+	byHash     map[Hash]amount.MSat // sent by the pending parts of a payment hash
+	unseen     []*part              // recorded at the hook, maybe not yet shown by lightningd
+	approvals  approvals            // kept past their deadline to link late parts
+	received   map[Hash]received    // what our own invoices received, by hash
+	keptRecv   int                  // len(received) at which to forget old ones
+	selfParts  map[Hash][]*part     // parts of payments to ourselves
+	buckets    map[bucketKey]*part  // settled parts summed by minute
+	hours      map[int64]*hour      // the buckets of each hour's record
+	newBuckets []*part              // made since the last fold
+	folded     idxSet               // created_index of every row folded, or failed
+	foldedAt   int64                // when parts were last folded
+	foldedTo   int64                // every part folded was created before it
+	maxIdx     uint64               // the newest created_index seen
+	savedIdx   uint64               // the created_index the datastore has
+	id         string               // our node id
+	loaded     bool                 // lightningd's records have been read
+	loading    bool                 // they are being merged: persist nothing yet
+	loadErr    string               // why they could not be, if not
+	journal    journal
 }
 
 // New returns an empty ledger whose time is now (unix seconds are what
@@ -89,7 +97,8 @@ type Ledger struct {
 // would have to price.
 func New(now func() time.Time) *Ledger {
 	return &Ledger{now: now, byKey: map[PartKey]*part{}, byHash: map[Hash]amount.MSat{},
-		received: map[Hash]received{}, accounts: map[string]*account{}, selfParts: map[Hash][]*part{}, journal: newJournal()}
+		received: map[Hash]received{}, accounts: map[string]*account{}, selfParts: map[Hash][]*part{},
+		buckets: map[bucketKey]*part{}, hours: map[int64]*hour{}, journal: newJournal()}
 }
 
 // SetWindows replaces the node's budget, summing what the new windows
@@ -107,10 +116,11 @@ func (l *Ledger) SetWindows(ws []Window) {
 // from now on, of what its windows already hold too; l.mu is held.
 func (l *Ledger) keepAll(was bool) {
 	if !was && l.persists() && l.loaded {
+		for h := range l.hours {
+			l.journal.hour(h)
+		}
 		for _, p := range l.node.parts {
-			if p.live() {
-				l.journal.part(p.key)
-			}
+			l.journal.hour(hourOf(p.created))
 		}
 	}
 }
@@ -131,23 +141,23 @@ func (l *Ledger) advance() {
 		c.advance(now.Unix())
 	}
 	l.approvals.expired(now, l.deactivate)
+	if !l.loading {
+		l.fold(now.Unix(), false)
+	}
 	l.compact(now)
 }
 
 // compact forgets parts older than every window (and minRetention) and
 // approvals long past their deadline; l.mu is held.
 func (l *Ledger) compact(now time.Time) {
-	keep := max(minRetention, l.node.longest())
-	for _, c := range l.accounts {
-		keep = max(keep, c.longest())
-	}
-	cutoff := now.Add(-keep).Unix()
+	cutoff := now.Add(-l.retention()).Unix()
 	if gone := l.node.drop(cutoff); gone != nil {
 		for _, p := range gone {
 			l.forget(p)
-			if l.persists() {
-				l.journal.part(p.key) // its record goes too
+			if p.isBucket() {
+				l.unbucket(p)
 			}
+			l.dirty(p.created) // its record goes too
 		}
 		for _, c := range l.accounts {
 			c.drop(cutoff)
@@ -159,6 +169,16 @@ func (l *Ledger) compact(now time.Time) {
 		}
 	}
 	l.approvals.prune(now, l.deactivate)
+}
+
+// retention is how long parts and buckets are kept: the longest window,
+// and minRetention; l.mu is held.
+func (l *Ledger) retention() time.Duration {
+	keep := max(minRetention, l.node.longest())
+	for _, c := range l.accounts {
+		keep = max(keep, c.longest())
+	}
+	return keep
 }
 
 // persists reports whether records are kept: only budgets need them.

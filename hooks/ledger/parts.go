@@ -8,6 +8,7 @@ type part struct {
 	key      PartKey
 	sent     amount.MSat // amount_sent_msat: what left our channel, fees included
 	created  int64       // unix seconds, as listsendpays' created_at
+	idx      uint64      // lightningd's created_index; 0 not known
 	approval *approval
 	x        *partExtra // a payment to ourselves, or one through a rune
 	state    uint8
@@ -267,6 +268,7 @@ type Row struct {
 	State           uint8
 	ToUs            bool   // its destination is our own node
 	Rune            string // the rune it was paid through: only our records know
+	Index           uint64 // created_index (v23.11+); 0 not known
 }
 
 // Resolve applies what lightningd reports of a part. A complete part
@@ -291,11 +293,14 @@ func (l *Ledger) apply(r Row) {
 	if q := l.byKey[PartKey{r.Key.Hash, NoGroup, r.Key.PartID}]; p == nil && q != nil && !q.confirmed {
 		// Sent without a groupid: now we know the one lightningd chose.
 		delete(l.byKey, q.key)
-		l.journal.del("p", q.key.String())
 		q.key = r.Key
 		l.byKey[q.key] = q
 		p = q
 	}
+	if p == nil && l.settled(r) {
+		return // folded into a bucket already
+	}
+	l.maxIdx = max(l.maxIdx, r.Index)
 	if p == nil {
 		if r.State == Failed {
 			return
@@ -306,7 +311,7 @@ func (l *Ledger) apply(r Row) {
 			rune = a.rune
 		}
 		p = newPart(r.Key, r.Sent, r.Created, r.State, r.ToUs, rune)
-		p.approval, p.confirmed = a, true
+		p.approval, p.confirmed, p.idx = a, true, r.Index
 		if p.isSelf() {
 			p.x.delivered = r.Delivered
 		}
@@ -314,6 +319,9 @@ func (l *Ledger) apply(r Row) {
 		return
 	}
 	p.confirmed = true
+	if r.Index != 0 {
+		p.idx = r.Index
+	}
 	if p.state != Pending && r.State == Pending {
 		return // a final state is never undone
 	}

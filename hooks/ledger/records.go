@@ -13,18 +13,22 @@ import (
 )
 
 // Records keep what lightningd's history may lose (delpay, autoclean) and
-// what it never had (reservations), in lightningd's datastore under
+// what it never had (reservations, runes), in lightningd's datastore under
 // ["pay-up-to", kind, name]:
 //
-//	p/<hash>-<groupid>-<partid>  created,sent,counted,state,self[,rune][,e=exempt]
-//	r/<name>                     created,deadline,allowance,hash,[r=rune,][t=amount,]id
-//	a/<rune>                     limit;budget
+//	h/<hour>        the hour's buckets and parts on their own (see record)
+//	i/created       every row up to this created_index is in the records
+//	r/<name>        created,deadline,allowance,hash,[r=rune,][t=amount,]id
+//	a/<rune>        limit;budget
 //
 // (times in unix seconds, amounts in msat; a rune's unique id; an
 // allowance's limit in msat or empty, its budget as ParseBudget reads
-// it; exempt what of a part reached a trusted payee, t= the amount of a
-// payment to one). The ledger queues them; the caller writes them and reads them
-// back at start.
+// it; t= the amount of a payment to a trusted payee). Keys grow with
+// time, not with payments: one per hour of the longest window, one per
+// payment in flight, one per allowance. Before v0.6 each part had its
+// own p/<hash>-<groupid>-<partid> record; they are read once and deleted.
+// The ledger queues them; the caller writes them and reads them back at
+// start.
 
 // Write is one datastore write: Value nil deletes the key.
 type Write struct {
@@ -32,22 +36,22 @@ type Write struct {
 	Value      *string
 }
 
-// journal queues writes; writes to one key coalesce. Part records are
-// rendered when taken, so a busy part is written once.
+// journal queues writes; writes to one key coalesce. Hour records are
+// rendered when taken, so a busy hour is written once per flush.
 type journal struct {
-	mu    sync.Mutex // protects parts and named
-	parts map[PartKey]struct{}
+	mu    sync.Mutex // protects hours and named
+	hours map[int64]struct{}
 	named map[[2]string]*string
 	wake  chan struct{}
 }
 
 func newJournal() journal {
-	return journal{parts: map[PartKey]struct{}{}, named: map[[2]string]*string{}, wake: make(chan struct{}, 1)}
+	return journal{hours: map[int64]struct{}{}, named: map[[2]string]*string{}, wake: make(chan struct{}, 1)}
 }
 
-func (j *journal) part(k PartKey) {
+func (j *journal) hour(h int64) {
 	j.mu.Lock()
-	j.parts[k] = struct{}{}
+	j.hours[h] = struct{}{}
 	j.mu.Unlock()
 	j.poke()
 }
@@ -72,7 +76,9 @@ func (j *journal) poke() {
 // Wake receives when writes are queued.
 func (l *Ledger) Wake() <-chan struct{} { return l.journal.wake }
 
-// Writes takes up to n queued writes.
+// Writes takes up to n queued writes. The hour records come after the
+// others, and the created_index they are complete to after them, in the
+// batch that takes the last of them.
 func (l *Ledger) Writes(n int) []Write {
 	j := &l.journal
 	j.mu.Lock()
@@ -84,38 +90,49 @@ func (l *Ledger) Writes(n int) []Write {
 		out = append(out, Write{k[0], k[1], v})
 		delete(j.named, k)
 	}
-	keys := make([]PartKey, 0, min(len(j.parts), n-len(out)))
-	for k := range j.parts {
-		if len(keys) == cap(keys) {
-			break
-		}
-		keys = append(keys, k)
-		delete(j.parts, k)
-	}
-	if len(j.parts) == 0 { // a map never shrinks: drop a big empty one
-		j.parts = map[PartKey]struct{}{}
-	}
 	j.mu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, k := range keys {
-		w := Write{Kind: "p", Name: k.String()}
-		if p := l.byKey[k]; p != nil && p.live() {
-			v := partRecord(p)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for h := range j.hours {
+		if len(out) == n {
+			return out
+		}
+		w := Write{Kind: "h", Name: strconv.FormatInt(h, 10)}
+		if v := l.record(h); v != "" {
 			w.Value = &v
 		}
 		out = append(out, w)
+		delete(j.hours, h)
+	}
+	if l.maxIdx != l.savedIdx && l.persists() && !l.loading && len(out) < n {
+		v := strconv.FormatUint(l.maxIdx, 10)
+		out = append(out, Write{Kind: IndexKind, Name: "created", Value: &v})
+		l.savedIdx = l.maxIdx
 	}
 	return out
 }
 
+// IndexKind is the kind of the record of the created_index every row up
+// to which the records have: it is written after the hours it covers,
+// and not at all when one of them failed.
+const IndexKind = "i"
+
 // Retry queues a write that failed again, unless a newer one is queued.
 func (l *Ledger) Retry(w Write) {
 	j := &l.journal
-	if w.Kind == "p" {
-		if k, ok := parseKey(w.Name); ok {
-			j.part(k)
+	switch w.Kind {
+	case "h":
+		if h, err := strconv.ParseInt(w.Name, 10, 64); err == nil {
+			j.hour(h)
 		}
+		return
+	case IndexKind:
+		l.mu.Lock()
+		l.savedIdx = 0
+		l.mu.Unlock()
+		j.poke()
 		return
 	}
 	j.mu.Lock()
@@ -126,12 +143,8 @@ func (l *Ledger) Retry(w Write) {
 	j.poke()
 }
 
-// persistPart queues the part's record; l.mu is held.
-func (l *Ledger) persistPart(p *part) {
-	if l.persists() && !l.loading {
-		l.journal.part(p.key)
-	}
-}
+// persistPart queues the record of the part's hour; l.mu is held.
+func (l *Ledger) persistPart(p *part) { l.dirty(p.created) }
 
 func (l *Ledger) persistApproval(a *approval) {
 	if !l.persists() {
@@ -170,11 +183,18 @@ func partRecord(p *part) string {
 	return s
 }
 
-// Saved is what the datastore kept: parts, reservations and allowances.
+// Saved is what the datastore kept: hours' buckets and parts,
+// reservations and allowances.
 type Saved struct {
 	parts      map[PartKey]*part
 	approvals  []*approval
 	allowances []Allowance
+	hours      map[int64]string // hour records as kept
+	hourFolded map[int64]idxSet
+	buckets    []savedBucket
+	folded     idxSet
+	index      uint64          // i/created
+	old        map[string]bool // p/ records from before hour records
 }
 
 // Add reads one record; it reports false for one it cannot read.
@@ -189,6 +209,15 @@ func (s *Saved) Add(kind, name, value string) bool {
 		exempt, f = n[0], f[:len(f)-1]
 	}
 	switch {
+	case kind == "h":
+		return s.addHour(name, value)
+	case kind == IndexKind && name == "created":
+		n := nums(f)
+		if len(n) != 1 || n[0] > maxIdx {
+			return false
+		}
+		s.index = n[0]
+		return true
 	case kind == "p" && (len(f) == 5 || len(f) == 6 && validRune(f[5])):
 		k, ok := parseKey(name)
 		n := nums(f[:5])
@@ -217,7 +246,10 @@ func (s *Saved) Add(kind, name, value string) bool {
 			}
 			p.x.exempt = amount.MSat(exempt)
 		}
-		s.parts[k] = p
+		if s.old == nil {
+			s.old = map[string]bool{}
+		}
+		s.parts[k], s.old[name] = p, true
 		return true
 	case kind == "r" && len(f) >= 5:
 		n := nums(f[:3])
@@ -291,9 +323,9 @@ func (l *Ledger) Load(rows []Row, sv Saved, nodeID string) {
 // one go): the ledger is not loaded, and refuses what a budget must
 // price, until Done.
 type Loader struct {
-	l   *Ledger
-	sv  Saved
-	was map[PartKey]string // records as the datastore has them
+	l       *Ledger
+	sv      Saved
+	indexed bool // the rows carry created_index (v23.11+)
 }
 
 // StartLoad begins loading with the datastore's records.
@@ -304,13 +336,18 @@ func (l *Ledger) StartLoad(sv Saved, nodeID string) *Loader {
 	for _, al := range sv.allowances {
 		l.setAllowance(al, false)
 	}
-	ld := &Loader{l: l, sv: sv, was: make(map[PartKey]string, len(sv.parts))}
-	for k, s := range sv.parts {
-		ld.was[k] = partRecord(s)
+	l.folded = append(idxSet(nil), sv.folded...)
+	for h, f := range sv.hourFolded {
+		l.hour(h).folded = f
 	}
+	l.maxIdx, l.savedIdx = sv.index, sv.index
 	l.loading = true
-	return ld
+	return &Loader{l: l, sv: sv, indexed: sv.index > 0}
 }
+
+// From is the created_index to read lightningd's rows from: the records
+// have every row before it.
+func (ld *Loader) From() uint64 { return ld.sv.index + 1 }
 
 // Rows merges a page of lightningd's records.
 func (ld *Loader) Rows(rows []Row) {
@@ -318,6 +355,12 @@ func (ld *Loader) Rows(rows []Row) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, r := range rows {
+		if r.Index != 0 {
+			ld.indexed = true
+		}
+		if l.byKey[r.Key] == nil && l.settled(r) {
+			continue
+		}
 		s := sv.parts[r.Key]
 		if s != nil {
 			delete(sv.parts, r.Key)
@@ -336,20 +379,36 @@ func (ld *Loader) Rows(rows []Row) {
 			l.setExempt(p, s.exempt())
 		}
 	}
+	l.fold(l.now().Unix(), true) // a big history is held a page at a time
 }
 
 // Done merges what only the datastore has, and the ledger is loaded.
+// A bucket kept adds to what the rows read since make; without
+// created_index every row is read again, and a bucket is what the rows
+// make or what was kept, whichever is more (deleted history).
 func (ld *Loader) Done() {
-	l, sv, was := ld.l, ld.sv, ld.was
+	l, sv := ld.l, ld.sv
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, s := range sv.parts { // deleted from lightningd's history
+	for _, s := range sv.parts { // deleted from lightningd's history, or not read again
 		if l.byKey[s.key] == nil {
 			s.confirmed = true
 			l.insert(s)
 		}
 	}
+	for _, b := range sv.buckets {
+		x := l.bucket(b.minute, b.rune)
+		if ld.indexed {
+			x.sent += b.sum
+		} else {
+			x.sent = max(x.sent, b.sum)
+		}
+	}
 	now := l.now()
+	l.fold(now.Unix(), true)
+	for _, c := range l.all() {
+		c.recount()
+	}
 	for _, a := range sv.approvals {
 		if a.deadline.Before(now) {
 			l.journal.del("r", a.name) // outlived its payer
@@ -357,7 +416,7 @@ func (ld *Loader) Done() {
 		}
 		a.active = true
 		for _, p := range l.node.parts {
-			if p.key.Hash == a.hash && !a.hash.IsZero() && p.live() {
+			if p.key.Hash == a.hash && !a.hash.IsZero() && p.live() && !p.isBucket() {
 				p.approval = a
 				a.live += p.counted()
 				a.exempted += p.exempt()
@@ -368,24 +427,43 @@ func (ld *Loader) Done() {
 	}
 	l.loaded, l.loadErr, l.loading = true, "", false
 	l.advance()
-	// Keep a record of every part a window may count that the datastore
-	// does not have as it is now.
+	// Write every hour the datastore does not have as it is now.
 	if l.persists() {
-		keep := l.now().Add(-minRetention).Unix()
-		for _, w := range l.node.windows {
-			keep = min(keep, w.cutoff)
+		hours := map[int64]bool{}
+		for h := range l.hours {
+			hours[h] = true
+		}
+		for h := range sv.hours {
+			hours[h] = true
 		}
 		for _, p := range l.node.parts {
-			if p.created > keep && p.live() && was[p.key] != partRecord(p) {
-				l.journal.part(p.key)
+			hours[hourOf(p.created)] = true
+		}
+		for h := range hours {
+			if l.record(h) != sv.hours[h] {
+				l.journal.hour(h)
 			}
 		}
-		for k := range was {
-			if p := l.byKey[k]; p == nil || !p.live() {
-				l.journal.part(k)
-			}
+		for name := range sv.old {
+			l.journal.del("p", name)
 		}
 	}
+}
+
+// Pending lists the payment hashes of parts still pending: after a
+// restart, lightningd has their news.
+func (l *Ledger) Pending() []Hash {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen := map[Hash]bool{}
+	var hs []Hash
+	for _, p := range l.node.parts {
+		if p.state == Pending && !p.onchain() && !seen[p.key.Hash] {
+			seen[p.key.Hash] = true
+			hs = append(hs, p.key.Hash)
+		}
+	}
+	return hs
 }
 
 // FailLoad notes why lightningd's records could not be read.

@@ -66,6 +66,9 @@ func (l *Ledger) setExempt(p *part, e amount.MSat) {
 // a trusted payee.
 func (c *account) of(p *part) amount.MSat {
 	if c.id == "" {
+		if p.isBucket() && p.runeOf() != "" {
+			return 0 // a rune's bucket: the node's own has it
+		}
 		return p.nodeCounted()
 	}
 	return p.counted()
