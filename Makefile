@@ -52,12 +52,16 @@ test:
 integration: build
 	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -count=1 -v ./integration/
 
-# Go benchmarks (the real binary's RSS after 100,000 payments included),
-# the pipe-level load generator (1 and 16 calls in flight), then
-# lightningd-level latency when LIGHTNINGD or PATH has a lightningd (a
-# commando payment over two hops: 40 of them).
+# Go benchmarks, the real binary's first start and restart against a
+# stand-in lightningd with 100,000 and 1,000,000 payments in the window
+# (seconds until the history is read, peak and final RSS, datastore keys
+# and writes), the pipe-level load generator (1 and 16 calls in flight),
+# then lightningd-level latency when LIGHTNINGD or PATH has a lightningd
+# (a commando payment over two hops: 40 of them).
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem . ./amount/ ./jsonrpc/ ./hooks/
+	$(GO) test -run='^$$' -bench=. -benchmem ./amount/ ./jsonrpc/ ./hooks/
+	$(GO) test -run='^$$' -bench=HookRound -benchmem .
+	for n in 100000 1000000; do PAY_UP_TO_BIN=$(CURDIR)/$(BIN) PAY_UP_TO_BENCH_N=$$n $(GO) test -run='^$$' -bench=Restart -benchtime=1x . || exit 1; done
 	$(GO) run ./integration/loadgen -bin ./$(BIN) -n 200000 -c 1
 	$(GO) run ./integration/loadgen -bin ./$(BIN) -n 200000 -c 16
 	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench='Getinfo|Refusal' -benchtime=5000x ./integration/
