@@ -161,8 +161,9 @@ func (l *Ledger) fold(now int64, force bool) {
 	for _, c := range l.all() {
 		c.heads()
 	}
+	cutoff := now - int64(l.retention()/time.Second)
 	for h := range l.hours { // older than every window: no record
-		if h+recordSpan <= now-int64(l.retention()/time.Second) {
+		if h+recordSpan <= cutoff {
 			delete(l.hours, h)
 			l.dirty(h)
 		}
