@@ -391,10 +391,12 @@ func (w wireRow) row() (ledger.Row, uint64, error) {
 }
 
 // OnSendpay applies lightningd's sendpay_success and sendpay_failure
-// notifications, which it sends for every part of every payment.
+// notifications, which it sends for every part of every payment. A
+// payment whose payee refused it for good (code 203) stops reserving.
 func (g *Guard) OnSendpay(method string, params jsonrpc.Value) {
 	var w wireRow
 	var err error
+	refused := false
 	switch method {
 	case "sendpay_success":
 		v, _ := params.Member("sendpay_success")
@@ -404,6 +406,8 @@ func (g *Guard) OnSendpay(method string, params jsonrpc.Value) {
 		d, _ := v.Member("data")
 		w, err = readRow(d, g.ledger.NodeID())
 		w.Status = "failed"
+		code, _ := v.Member("code")
+		refused = string(code) == "203" // PAY_DESTINATION_PERM_FAIL
 	default:
 		return
 	}
@@ -416,4 +420,7 @@ func (g *Guard) OnSendpay(method string, params jsonrpc.Value) {
 		return
 	}
 	g.ledger.Resolve(r)
+	if refused {
+		g.ledger.Refused(r.Key.Hash)
+	}
 }

@@ -122,3 +122,35 @@ func TestBudgetToTheLastMsat(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedByPayee: when the payee fails a part for good (code 203,
+// PAY_DESTINATION_PERM_FAIL) the payment's reservation ends at once; a
+// failure on the way (204) leaves it to the payer's retries.
+func TestRefusedByPayee(t *testing.T) {
+	for _, code := range []int{204, 203} {
+		g := guard(t, "0.01btc")
+		assert.NilError(t, g.SetBudget("1btc/1d"))
+		g.ledger.Load(nil, ledger.Saved{}, "02self")
+		g.xpayTakesPay.Store(true)
+		c, data := verdict(t, g, hook("xpay", "1", map[string]any{"invstring": inv1m}))
+		assert.Equal(t, c, int64(0), "%v", data)
+		inv, err := amount.Decode(inv1m)
+		assert.NilError(t, err)
+		hash := inv.PaymentHash
+		sent := 100_000_100
+		assert.Assert(t, g.ledger.Admit(ledger.Send{ID: "1/x", Key: ledger.PartKey{Hash: mustHash(t, hash), GroupID: 1, PartID: 1}, Sent: amount.MSat(sent)}, 0, false) == nil)
+		g.OnSendpay("sendpay_failure", jsonrpc.Value(fmt.Sprintf(`{"sendpay_failure":{"code":%d,"message":"failed","data":{"created_index":1,"id":1,"payment_hash":%q,"groupid":1,"partid":1,"destination":%q,"amount_msat":100000000,"amount_sent_msat":%d,"created_at":1,"status":"failed","erring_index":2,"failcode":16399}}}`, code, hash, destination, sent)))
+		want := amount.MSat(101_000_000)
+		if code == 203 {
+			want = 0
+		}
+		assert.Equal(t, g.ledger.Status().Windows[0].Reserved, want, "code %d", code)
+	}
+}
+
+func mustHash(t *testing.T, s string) ledger.Hash {
+	t.Helper()
+	h, ok := ledger.ParseHash(s)
+	assert.Assert(t, ok, s)
+	return h
+}

@@ -296,6 +296,34 @@ func TestBudgetNoRoute(t *testing.T) {
 	assert.Equal(t, l1.status().Budgets[0].AvailableMsat, int64(15_000_000))
 }
 
+// TestRefusedByPayee: a payment the payee refuses for good (here an
+// invoice it deleted: incorrect_or_unknown_payment_details, code 203)
+// frees its reservation as soon as the payer gives up, not at its
+// deadline; with the same id and by every payer.
+func TestRefusedByPayee(t *testing.T) {
+	l1, _, l3 := newLine(t, nil)
+	l1.startGuard(map[string]any{"budget": "15000sat/1h"})
+	cmds := []string{"pay"}
+	if l1.has("xpay") {
+		cmds = append(cmds, "xpay")
+	}
+	for _, cmd := range cmds {
+		inv := l3.invoice("10000sat")
+		l3.must("delinvoice", map[string]any{"label": l3.labelOf(inv), "status": "unpaid"}, nil)
+		var r payResult
+		e := l1.call(cmd, []any{inv}, &r)
+		assert.Assert(t, e != nil && e.Code != codeOverBudget, "%s: %v", cmd, e)
+		deadline := time.Now().Add(3 * time.Second) // retry_for is 60 s
+		for l1.status().Budgets[0].ReservedMsat != 0 {
+			assert.Assert(t, time.Now().Before(deadline), "%s: reservation held after the payee refused: %+v", cmd, l1.status())
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	e, r := l1.pay(l3.invoice("10000sat"))
+	completed(t, l1, l3, e, r)
+	l1.checkAlive()
+}
+
 // TestBudgetLightningdRestart: after lightningd restarts, pay-up-to (loaded
 // from the config) starts from the node's records and its own: nothing
 // spent in the window is forgotten, deleted history included.

@@ -408,6 +408,15 @@ func (n *node) settled() {
 	}
 }
 
+// labelOf is the label of n's invoice invstring.
+func (n *node) labelOf(invstring string) string {
+	n.t.Helper()
+	var r struct{ Invoices []struct{ Label string } }
+	n.must("listinvoices", map[string]any{"invstring": invstring}, &r)
+	assert.Equal(n.t, len(r.Invoices), 1)
+	return r.Invoices[0].Label
+}
+
 // invoiceStatus is the status of n's invoice for a payment hash ("" if
 // there is none).
 func (n *node) invoiceStatus(hash string) string {

@@ -287,6 +287,20 @@ func (l *Ledger) Resolve(r Row) {
 	}
 }
 
+// Refused notes that the payee refused the payment for good (lightningd's
+// PAY_DESTINATION_PERM_FAIL: the final node failed a part with the PERM
+// bit, and payers stop): its approvals stop reserving at once. A part
+// sent after that is late, and held to the budget.
+func (l *Ledger) Refused(hash Hash) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, a := range l.approvals.byHash[hash] {
+		if a.active {
+			l.deactivate(a)
+		}
+	}
+}
+
 // apply merges a reported part; l.mu is held.
 func (l *Ledger) apply(r Row) {
 	p := l.byKey[r.Key]
