@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strconv"
@@ -227,33 +228,51 @@ func (g *Guard) loadPauses(ctx context.Context, c *jsonrpc.Client) error {
 const pageSize = 5000
 
 // listAllSendpays reads the payment records from created_index from on, a
-// page at a time, where lightningd can (v23.11+), and every record, all
-// at once, where it cannot.
+// page at a time where lightningd can (v23.11+), and every record where
+// it cannot; each answer is read as it arrives, never held whole.
 func listAllSendpays(ctx context.Context, c *jsonrpc.Client, self string, from uint64, load func([]ledger.Row)) error {
 	page := make([]ledger.Row, 0, pageSize)
 	for start, first := from, true; ; first = false {
-		var raw jsonrpc.Value
-		err := c.Call(ctx, "listsendpays", map[string]any{"index": "created", "start": start, "limit": pageSize}, &raw)
-		if e, ok := err.(*jsonrpc.Error); ok && e.Code == -32602 && first { // no index (before v23.11)
-			rows, err := listSendpays(c, map[string]any{}, self)
-			load(rows)
-			return err
-		}
-		if err != nil {
-			return fmt.Errorf("listsendpays: %w", err)
-		}
-		page = page[:0]
-		if err := rows(raw, self, func(r ledger.Row, idx uint64) {
-			page = append(page, r)
+		n := 0
+		err := streamSendpays(ctx, c, self, map[string]any{"index": "created", "start": start, "limit": pageSize}, page, func(p []ledger.Row, idx uint64) {
+			n += len(p)
 			start = max(start, idx+1)
-		}); err != nil {
-			return err
+			load(p)
+		})
+		if e, ok := errors.AsType[*jsonrpc.Error](err); ok && e.Code == -32602 && first { // no index (before v23.11)
+			return streamSendpays(ctx, c, self, map[string]any{}, page, func(p []ledger.Row, _ uint64) { load(p) })
 		}
-		load(page)
-		if len(page) < pageSize {
-			return nil
+		if err != nil || n < pageSize {
+			return err
 		}
 	}
+}
+
+// streamSendpays calls listsendpays with params and hands load its rows
+// pageSize at a time, as the answer arrives, with the greatest
+// created_index among them; page is the buffer to use.
+func streamSendpays(ctx context.Context, c *jsonrpc.Client, self string, params map[string]any, page []ledger.Row, load func([]ledger.Row, uint64)) error {
+	page = page[:0]
+	var top uint64
+	err := c.Stream(ctx, "listsendpays", params, "payments", func(v jsonrpc.Value) error {
+		r, idx, err := parseRow(v, self)
+		if err != nil {
+			return err
+		}
+		top = max(top, idx)
+		if page = append(page, r); len(page) == pageSize {
+			load(page, top)
+			page = page[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("listsendpays: %w", err)
+	}
+	if len(page) > 0 {
+		load(page, top)
+	}
+	return nil
 }
 
 // rows calls fn for each row of a listsendpays answer.

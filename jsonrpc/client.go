@@ -21,6 +21,7 @@ var ErrClosed = errors.New("jsonrpc: connection closed")
 type Client struct {
 	conn   io.ReadWriteCloser
 	prefix string
+	dial   func() (io.ReadWriteCloser, error) // another connection, for Stream
 
 	mu      sync.Mutex // protects pending, next, err and writes to conn
 	pending map[string]chan answer
@@ -40,7 +41,9 @@ func Dial(path, name string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jsonrpc: %w", err)
 	}
-	return NewClient(conn, name), nil
+	c := NewClient(conn, name)
+	c.dial = func() (io.ReadWriteCloser, error) { return net.Dial("unix", path) }
+	return c, nil
 }
 
 // NewClient returns a Client speaking over conn.

@@ -241,7 +241,8 @@ func (l *Ledger) settled(r Row) bool {
 	if r.Index != 0 {
 		return l.folded.has(r.Index)
 	}
-	return r.State == Complete && r.Created < l.foldedTo-skewMargin
+	// Loading reads every row once; the pages before were folded.
+	return !l.loading && r.State == Complete && r.Created < l.foldedTo-skewMargin
 }
 
 // dirty queues the record of the hour of t; l.mu is held.

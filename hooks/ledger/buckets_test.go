@@ -215,9 +215,25 @@ func TestRestartWithoutIndex(t *testing.T) {
 		l2 := New(c.now)
 		ws, _ := ParseBudget("1000btc/1d")
 		l2.SetWindows(ws)
-		l2.Load(rows, s.saved(t), "02self")
+		ld := l2.StartLoad(s.saved(t), "02self")
+		for len(rows) > 0 { // a page at a time, as streamed
+			k := min(len(rows), 300)
+			ld.Rows(rows[:k])
+			rows = rows[k:]
+		}
+		ld.Done()
 		assert.DeepEqual(t, figures(l2), want)
 	}
+	// The first start: no records, every row read a page at a time.
+	l3 := New(c.now)
+	ws, _ := ParseBudget("1000btc/1d")
+	l3.SetWindows(ws)
+	ld := l3.StartLoad(Saved{}, "02self")
+	for i := 0; i < len(n.rows); i += 300 {
+		ld.Rows(n.rows[i:min(i+300, len(n.rows))])
+	}
+	ld.Done()
+	assert.DeepEqual(t, figures(l3), want)
 }
 
 // TestUpgradeFromPartRecords: the p/ records of earlier versions, one per
