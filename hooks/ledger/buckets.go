@@ -23,12 +23,13 @@ import (
 const BucketGroup = NoGroup - 2
 
 const (
-	bucketSpan = 60        // seconds a bucket sums
-	recordSpan = 3600      // seconds one datastore record holds
-	foldAfter  = 2 * 60    // seconds a settled part stays on its own
-	foldEvery  = 1         // seconds between folds
-	skewMargin = 60        // seconds lightningd's created_at may lag ours
-	maxIdx     = 1<<63 - 1 // created_index bound: lightningd's are u64 counters from 1
+	bucketSpan = 60                        // seconds a bucket sums
+	recordSpan = 3600                      // seconds one datastore record holds
+	foldAfter  = 2 * 60                    // seconds a settled part stays on its own
+	foldEvery  = 1                         // seconds between folds
+	skewMargin = 60                        // seconds lightningd's created_at may lag ours
+	maxIdx     = 1<<63 - 1                 // created_index bound: lightningd's are u64 counters from 1
+	maxMoney   = 2_100_000_000_000_000_000 // msat: 21 million bitcoin
 )
 
 type bucketKey struct {
@@ -401,7 +402,9 @@ func (s *Saved) addHour(name, value string) bool {
 		case (f[0] == "b" && len(f) == 3) || (f[0] == "r" && len(f) == 4 && validRune(f[2])):
 			n := nums([]string{f[1], f[len(f)-1]})
 			if ok = n != nil && n[1] > 0 && int64(n[0]) >= h && int64(n[0]) < h+recordSpan && int64(n[0]) == minuteOf(int64(n[0])); ok {
-				b := savedBucket{minute: int64(n[0]), sum: amount.MSat(n[1])}
+				// More than every bitcoin is kept as every bitcoin: over any
+				// budget, and far from overflow.
+				b := savedBucket{minute: int64(n[0]), sum: amount.MSat(min(n[1], maxMoney))}
 				if f[0] == "r" {
 					b.rune = f[2]
 				}

@@ -53,7 +53,16 @@ func FuzzRecord(f *testing.F) {
 			}
 		}
 		l := New(func() time.Time { return time.Unix(1_700_000_010, 0) })
+		l.SetWindows([]Window{{Spec: "1btc/1w", Amount: 100_000_000_000, Period: 7 * 24 * time.Hour}})
 		l.Load(nil, sv, "02self")
 		l.Status()
+		for h := range sv.hours { // what it writes back reads again
+			if rec := l.record(h); rec != "" {
+				var again Saved
+				if !again.Add("h", name, rec) {
+					t.Fatalf("%q loaded and rendered as %q, which does not read", value, rec)
+				}
+			}
+		}
 	})
 }

@@ -399,7 +399,7 @@ func (ld *Loader) Done() {
 	for _, b := range sv.buckets {
 		x := l.bucket(b.minute, b.rune)
 		if ld.indexed {
-			x.sent += b.sum
+			x.sent = min(x.sent+b.sum, maxMoney)
 		} else {
 			x.sent = max(x.sent, b.sum)
 		}
