@@ -194,6 +194,8 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			{Topic: "sendpay_success", Handler: sendpays},
 			{Topic: "sendpay_failure", Handler: sendpays},
 			{Topic: "invoice_payment", Handler: guard.OnInvoicePayment},
+			{Topic: "pay_failure", Handler: guard.OnPayEnd},
+			{Topic: "pay_part_end", Handler: guard.OnPayEnd},
 		},
 		Topics: []string{hooks.RefusedTopic, hooks.PausedTopic, hooks.ResumedTopic},
 		Init: func(c manifest.Config) string {

@@ -440,6 +440,42 @@ func (g *Guard) OnSendpay(method string, params jsonrpc.Value) {
 	}
 	g.ledger.Resolve(r)
 	if refused {
-		g.ledger.Refused(r.Key.Hash)
+		g.ledger.Ended(r.Key.Hash)
+	}
+}
+
+// incorrectOrUnknown is BOLT 4's incorrect_or_unknown_payment_details
+// (PERM|15): from the final node, xpay gives the payment up
+// (plugins/xpay/xpay.c, v26.06.6).
+const incorrectOrUnknown = 0x400f
+
+// OnPayEnd applies the notifications payers send of their own: legacy
+// pay's and keysend's pay_failure (the payment ended, every part final),
+// and xpay's pay_part_end for a part the payee refused for good. Either
+// ends the payment's reservation. Plugins' notifications reach a
+// subscriber as {"origin","payload"} before v25.09, unwrapped in
+// params since; pay_failure nests its fields under its name.
+func (g *Guard) OnPayEnd(method string, params jsonrpc.Value) {
+	v := params
+	if p, ok := v.Member("payload"); ok {
+		v = p
+	}
+	if p, ok := v.Member(method); ok {
+		v = p
+	}
+	if method == "pay_part_end" {
+		status, _ := v.Member("status")
+		code, _ := v.Member("error_code")
+		_, onTheWay := v.Member("failed_short_channel_id")
+		if s, _ := status.String(); s != "failure" || onTheWay || strings.TrimSpace(string(code)) != strconv.Itoa(incorrectOrUnknown) {
+			return
+		}
+	} else if method != "pay_failure" {
+		return
+	}
+	hv, _ := v.Member("payment_hash")
+	s, _ := hv.String()
+	if h, ok := ledger.ParseHash(s); ok {
+		g.ledger.Ended(h)
 	}
 }

@@ -123,29 +123,56 @@ func TestBudgetToTheLastMsat(t *testing.T) {
 	}
 }
 
-// TestRefusedByPayee: when the payee fails a part for good (code 203,
-// PAY_DESTINATION_PERM_FAIL) the payment's reservation ends at once; a
-// failure on the way (204) leaves it to the payer's retries.
-func TestRefusedByPayee(t *testing.T) {
-	for _, code := range []int{204, 203} {
+// TestPayEnded: a payment whose payer gave it up stops reserving at once:
+// sendpay_failure code 203 (the payee refused it for good), legacy pay's
+// and keysend's pay_failure in each version's shape, xpay's pay_part_end
+// for a final-node incorrect_or_unknown_payment_details. A failure on the
+// way leaves the reservation to the payer's retries.
+func TestPayEnded(t *testing.T) {
+	inv, err := amount.Decode(inv1m)
+	assert.NilError(t, err)
+	hash := inv.PaymentHash
+	row := fmt.Sprintf(`"created_index":1,"id":1,"payment_hash":%q,"groupid":1,"partid":1,"destination":%q,"amount_msat":100000000,"amount_sent_msat":100000100,"created_at":1,"status":"failed"`, hash, destination)
+	for _, tt := range []struct {
+		method, params string
+		ends           bool
+	}{
+		{"sendpay_failure", `{"sendpay_failure":{"code":204,"message":"failed","data":{` + row + `,"erring_index":1,"failcode":4103}}}`, false},
+		{"sendpay_failure", `{"sendpay_failure":{"code":203,"message":"failed","data":{` + row + `,"erring_index":2,"failcode":16399}}}`, true},
+		{"pay_failure", `{"pay_failure":{"payment_hash":"` + hash + `","bolt11":"` + inv1m + `","error":{"message":"failed"}}}`, true},                      // v25.09+
+		{"pay_failure", `{"origin":"pay","payload":{"payment_hash":"` + hash + `","bolt11":"` + inv1m + `","error":{"message":"failed"}}}`, true},       // before
+		{"pay_part_end", `{"status":"failure","payment_hash":"` + hash + `","groupid":1,"partid":1,"failed_node_id":"` + destination + `","error_code":16399,"error_message":"x"}`, true},
+		{"pay_part_end", `{"origin":"xpay","payload":{"status":"failure","payment_hash":"` + hash + `","groupid":1,"partid":1,"error_code":16399}}`, true},
+		{"pay_part_end", `{"status":"failure","payment_hash":"` + hash + `","groupid":1,"partid":1,"failed_short_channel_id":"1x1x1","error_code":16399}`, false},
+		{"pay_part_end", `{"status":"failure","payment_hash":"` + hash + `","groupid":1,"partid":1,"error_code":23}`, false}, // mpp_timeout
+		{"pay_part_end", `{"status":"success","payment_hash":"` + hash + `","groupid":1,"partid":1}`, false},
+		{"pay_failure", `{"pay_failure":{"payment_hash":"nothex"}}`, false},
+	} {
 		g := guard(t, "0.01btc")
 		assert.NilError(t, g.SetBudget("1btc/1d"))
 		g.ledger.Load(nil, ledger.Saved{}, "02self")
 		g.xpayTakesPay.Store(true)
 		c, data := verdict(t, g, hook("xpay", "1", map[string]any{"invstring": inv1m}))
 		assert.Equal(t, c, int64(0), "%v", data)
-		inv, err := amount.Decode(inv1m)
-		assert.NilError(t, err)
-		hash := inv.PaymentHash
-		sent := 100_000_100
-		assert.Assert(t, g.ledger.Admit(ledger.Send{ID: "1/x", Key: ledger.PartKey{Hash: mustHash(t, hash), GroupID: 1, PartID: 1}, Sent: amount.MSat(sent)}, 0, false) == nil)
-		g.OnSendpay("sendpay_failure", jsonrpc.Value(fmt.Sprintf(`{"sendpay_failure":{"code":%d,"message":"failed","data":{"created_index":1,"id":1,"payment_hash":%q,"groupid":1,"partid":1,"destination":%q,"amount_msat":100000000,"amount_sent_msat":%d,"created_at":1,"status":"failed","erring_index":2,"failcode":16399}}}`, code, hash, destination, sent)))
-		want := amount.MSat(101_000_000)
-		if code == 203 {
-			want = 0
+		assert.Assert(t, g.ledger.Admit(ledger.Send{ID: "1/x", Key: ledger.PartKey{Hash: mustHash(t, hash), GroupID: 1, PartID: 1}, Sent: 100_000_100}, 0, false) == nil)
+		if tt.method == "sendpay_failure" {
+			g.OnSendpay(tt.method, jsonrpc.Value(tt.params))
+		} else {
+			g.OnPayEnd(tt.method, jsonrpc.Value(tt.params))
 		}
-		assert.Equal(t, g.ledger.Status().Windows[0].Reserved, want, "code %d", code)
+		want := amount.MSat(0)
+		if !tt.ends {
+			want = 101_000_000 - 100_000_100*amount.MSat(b2i(tt.method != "sendpay_failure"))
+		}
+		assert.Equal(t, g.ledger.Status().Windows[0].Reserved, want, "%s %s", tt.method, tt.params)
 	}
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func mustHash(t *testing.T, s string) ledger.Hash {

@@ -287,11 +287,12 @@ func (l *Ledger) Resolve(r Row) {
 	}
 }
 
-// Refused notes that the payee refused the payment for good (lightningd's
-// PAY_DESTINATION_PERM_FAIL: the final node failed a part with the PERM
-// bit, and payers stop): its approvals stop reserving at once. A part
-// sent after that is late, and held to the budget.
-func (l *Ledger) Refused(hash Hash) {
+// Ended notes that a payment's payer gave it up (legacy pay and keysend
+// tell so with pay_failure; lightningd's code 203 and xpay's final-node
+// incorrect_or_unknown_payment_details mean the payee refused it for
+// good): its approvals stop reserving at once. A part sent after that is
+// late, and held to the budget.
+func (l *Ledger) Ended(hash Hash) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, a := range l.approvals.byHash[hash] {
