@@ -139,8 +139,8 @@ func TestPayEnded(t *testing.T) {
 	}{
 		{"sendpay_failure", `{"sendpay_failure":{"code":204,"message":"failed","data":{` + row + `,"erring_index":1,"failcode":4103}}}`, false},
 		{"sendpay_failure", `{"sendpay_failure":{"code":203,"message":"failed","data":{` + row + `,"erring_index":2,"failcode":16399}}}`, true},
-		{"pay_failure", `{"pay_failure":{"payment_hash":"` + hash + `","bolt11":"` + inv1m + `","error":{"message":"failed"}}}`, true},                      // v25.09+
-		{"pay_failure", `{"origin":"pay","payload":{"payment_hash":"` + hash + `","bolt11":"` + inv1m + `","error":{"message":"failed"}}}`, true},       // before
+		{"pay_failure", `{"pay_failure":{"payment_hash":"` + hash + `","bolt11":"` + inv1m + `","error":{"message":"failed"}}}`, true},            // v25.09+
+		{"pay_failure", `{"origin":"pay","payload":{"payment_hash":"` + hash + `","bolt11":"` + inv1m + `","error":{"message":"failed"}}}`, true}, // before
 		{"pay_part_end", `{"status":"failure","payment_hash":"` + hash + `","groupid":1,"partid":1,"failed_node_id":"` + destination + `","error_code":16399,"error_message":"x"}`, true},
 		{"pay_part_end", `{"origin":"xpay","payload":{"status":"failure","payment_hash":"` + hash + `","groupid":1,"partid":1,"error_code":16399}}`, true},
 		{"pay_part_end", `{"status":"failure","payment_hash":"` + hash + `","groupid":1,"partid":1,"failed_short_channel_id":"1x1x1","error_code":16399}`, false},
