@@ -185,6 +185,7 @@ func TestOnChain(t *testing.T) {
 	assert.Equal(t, d["used_msat"], float64(spent))
 	assert.NilError(t, l1.Restart())
 	waitRead(t, l1)
+	l1.waitSynced()
 	after, _ = l1.spent()
 	assert.Equal(t, after, spent, "lightningd restart")
 	nothingLeaves(t, codeOverBudget, func() *rpcError { return l1.call("withdraw", []any{someone, 20_000}, nil) })
@@ -192,6 +193,25 @@ func TestOnChain(t *testing.T) {
 	// The whole wallet: priced, and refused, at its signature.
 	nothingLeaves(t, codeOverLimit, func() *rpcError { return l1.call("withdraw", []any{someone, "all"}, nil) })
 	l1.checkAlive()
+}
+
+// waitSynced waits until lightningd has caught up with the chain after a
+// restart: until then it refuses to build transactions (304) before any
+// signature is asked for.
+func (n *node) waitSynced() {
+	n.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var info map[string]any
+		n.must("getinfo", nil, &info)
+		_, a := info["warning_bitcoind_sync"]
+		_, b := info["warning_lightningd_sync"]
+		if !a && !b {
+			return
+		}
+		assert.Assert(n.t, time.Now().Before(deadline), "lightningd not synced: %v", info)
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TestOnChainRune: an app whose rune allows withdraw is held to its
