@@ -19,13 +19,14 @@ import (
 // in. A bucket counts in a window until its minute's last second rolls
 // out: a window is conservative by at most one minute of spending.
 
-// BucketGroup is the GroupID of a bucket; its PartID is the minute.
-const BucketGroup = NoGroup - 2
+// bucketGroup is the GroupID of a bucket (no HTLC has it, as OnChainGroup);
+// its PartID is the minute.
+const bucketGroup = NoGroup - 2
 
 const (
 	bucketSpan = 60                        // seconds a bucket sums
 	recordSpan = 3600                      // seconds one datastore record holds
-	foldAfter  = 2 * 60                    // seconds a settled part stays on its own
+	foldAfter  = 2 * 60                    // seconds a settled part stays on its own: late news of it finds it
 	foldEvery  = 1                         // seconds between folds
 	skewMargin = 60                        // seconds lightningd's created_at may lag ours
 	maxIdx     = 1<<63 - 1                 // created_index bound: lightningd's are u64 counters from 1
@@ -51,7 +52,7 @@ func minuteOf(t int64) int64 { return t - mod(t, bucketSpan) }
 func mod(t, n int64) int64 { return ((t % n) + n) % n }
 
 // isBucket reports whether p is a bucket rather than one HTLC.
-func (p *part) isBucket() bool { return p.key.GroupID == BucketGroup }
+func (p *part) isBucket() bool { return p.key.GroupID == bucketGroup }
 
 // bucket returns the account's bucket for minute m, made if new;
 // l.mu is held.
@@ -60,7 +61,7 @@ func (l *Ledger) bucket(m int64, rune string) *part {
 	if b := l.buckets[k]; b != nil {
 		return b
 	}
-	b := &part{key: PartKey{GroupID: BucketGroup, PartID: uint64(m)}, created: m + bucketSpan - 1, state: Complete, confirmed: true}
+	b := &part{key: PartKey{GroupID: bucketGroup, PartID: uint64(m)}, created: m + bucketSpan - 1, state: Complete, confirmed: true}
 	if rune != "" {
 		b.x = &partExtra{rune: rune}
 	}
