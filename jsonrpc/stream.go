@@ -2,6 +2,7 @@ package jsonrpc
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -260,27 +261,36 @@ func (s *streamer) value(capture *[]byte) error {
 }
 
 // str reads the rest of a string after its opening quote, closing quote
-// included.
+// included. Rows are mostly strings (hashes, invoices): they are read a
+// buffer at a time.
 func (s *streamer) str(capture *[]byte) error {
-	escaped := false
+	odd := false // the bytes so far end in an odd run of backslashes
 	for {
-		c, err := s.r.ReadByte()
-		if err != nil {
+		chunk, err := s.r.ReadSlice('"')
+		if err != nil && err != bufio.ErrBufferFull {
 			return orBad(err)
 		}
 		if capture != nil {
-			if len(*capture) >= maxElement {
+			if len(*capture)+len(chunk) > maxElement {
 				return fmt.Errorf("%w: an element over %d bytes", errStream, maxElement)
 			}
-			*capture = append(*capture, c)
+			*capture = append(*capture, chunk...)
 		}
-		switch {
-		case escaped:
-			escaped = false
-		case c == '\\':
-			escaped = true
-		case c == '"':
-			return nil
+		body := chunk
+		if err == nil {
+			body = chunk[:len(chunk)-1]
+		}
+		run := len(body) - len(bytes.TrimRight(body, "\\"))
+		if run == len(body) {
+			odd = odd != (run%2 == 1)
+		} else {
+			odd = run%2 == 1
+		}
+		if err == nil {
+			if !odd {
+				return nil
+			}
+			odd = false // the escaped quote ends the run
 		}
 	}
 }

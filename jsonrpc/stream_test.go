@@ -50,6 +50,8 @@ func TestStream(t *testing.T) {
 	for i := range 20_000 {
 		rows = append(rows, fmt.Sprintf(`{"created_index":%d,"bolt11":"ln\"}]x\\","n":[1,{"a":[]}],"ok":true, "f":-1.5e3}`, i))
 	}
+	// Strings longer than the read buffer, escapes across its edges.
+	rows = append(rows, `{"s":"`+strings.Repeat(`\\`, 40_001)+`\"`+strings.Repeat("x", 70_000)+`\\\""}`)
 	answer := `{"jsonrpc":"2.0","id":"x","result":{"before":{"payments":[1]},"payments":[` + strings.Join(rows, " ,\n") + `],"after":"]"}}` + "\n\n"
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -129,4 +131,26 @@ func FuzzStream(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkStream reads a listsendpays answer of 10,000 rows shaped like
+// v26.06's, element by element as the stream does.
+func BenchmarkStream(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"jsonrpc":"2.0","id":"x","result":{"payments":[`)
+	for i := range 10_000 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"created_index":%d,"id":%d,"payment_hash":"%064x","groupid":1,"updated_index":%d,"destination":"03d0000000000000000000000000000000000000000000000000000000000000000","amount_msat":10000000,"amount_sent_msat":10000101,"created_at":1700000000,"completed_at":1700000001,"status":"complete","payment_preimage":"%064x","bolt11":"lnbcrt2m1p4s2w6dsp5kwehw4vuusp2eeflctf7wdtk8dugr28m9z3zfrcucvq8j893mluqpp5sq82g8yy5a4c2t3nn3ryf8czv02r2e7qqgryqpmyjy22uy2wqrdsdqlw3hk7gr90pcx2mnnd9mx2grsd9a85cgxqyjw5qcqp29qxpqysgq2jm0y82d2337q6h7u4jclv3ctf7wxhssud2n4z5u87ye7e2em6xp024md9gqdz4dnmjnfedrttf275hst7rsgwgh8n5qnrw8z6qmlnqqseeq9f"}`, i, i, i, i, i)
+	}
+	sb.WriteString("]}}")
+	in := []byte(sb.String())
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		n := 0
+		if err := streamArray(bufio.NewReaderSize(bytes.NewReader(in), 64<<10), "payments", func(Value) error { n++; return nil }); err != nil || n != 10_000 {
+			b.Fatal(err, n)
+		}
+	}
 }
