@@ -29,7 +29,7 @@ const (
 	foldAfter  = 2 * 60                    // seconds a settled part stays on its own: late news of it finds it
 	foldEvery  = 1                         // seconds between folds
 	skewMargin = 60                        // seconds lightningd's created_at may lag ours
-	maxIdx     = 1<<63 - 1                 // created_index bound: lightningd's are u64 counters from 1
+	idxBound   = 1<<63 - 1                 // created_index bound: lightningd's are u64 counters from 1
 	maxMoney   = 2_100_000_000_000_000_000 // msat: 21 million bitcoin
 )
 
@@ -325,7 +325,7 @@ func parseIdxSet(f []string) (idxSet, bool) {
 			b = a
 		}
 		n := nums([]string{a, b})
-		if n == nil || n[0] == 0 || n[0] > n[1] || n[1] > maxIdx || len(s) > 0 && n[0] <= s[len(s)-1][1]+1 {
+		if n == nil || n[0] == 0 || n[0] > n[1] || n[1] > idxBound || len(s) > 0 && n[0] <= s[len(s)-1][1]+1 {
 			return nil, false
 		}
 		s = append(s, [2]uint64{n[0], n[1]})
@@ -415,7 +415,7 @@ func (s *Saved) addHour(name, value string) bool {
 			var one Saved
 			n := nums(f[2:3])
 			k, kok := parseKey(f[1])
-			if ok = n != nil && n[0] <= maxIdx && kok && x.parts[k] == nil && one.Add("p", f[1], f[3]); ok {
+			if ok = n != nil && n[0] <= idxBound && kok && x.parts[k] == nil && one.Add("p", f[1], f[3]); ok {
 				p := one.parts[k]
 				p.idx = n[0]
 				ok = p.created >= h && p.created < h+recordSpan && p.live()

@@ -186,7 +186,7 @@ func (l *Ledger) insert(p *part) {
 	if p.state == Pending {
 		l.out(p.key.Hash, int64(p.sent))
 	}
-	l.persistPart(p)
+	l.dirty(p.created)
 	if p.isSelf() {
 		l.selfParts[p.key.Hash] = append(l.selfParts[p.key.Hash], p)
 		l.credit(p.key.Hash)
@@ -227,7 +227,7 @@ func (l *Ledger) update(p *part, state uint8, sent, credit amount.MSat) {
 		p.x.exempt = min(p.x.exempt, p.counted()) * amount.MSat(b2i(p.live()))
 	}
 	l.node.changed(p, nodeDelta+int64(p.nodeCounted())*b2i(p.live()))
-	l.persistPart(p)
+	l.dirty(p.created)
 }
 
 // remove drops a failed part so its key can be sent again; l.mu is held.

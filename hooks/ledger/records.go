@@ -143,9 +143,6 @@ func (l *Ledger) Retry(w Write) {
 	j.poke()
 }
 
-// persistPart queues the record of the part's hour; l.mu is held.
-func (l *Ledger) persistPart(p *part) { l.dirty(p.created) }
-
 func (l *Ledger) persistApproval(a *approval) {
 	if !l.persists() {
 		return
@@ -213,7 +210,7 @@ func (s *Saved) Add(kind, name, value string) bool {
 		return s.addHour(name, value)
 	case kind == IndexKind && name == "created":
 		n := nums(f)
-		if len(n) != 1 || n[0] > maxIdx {
+		if len(n) != 1 || n[0] > idxBound {
 			return false
 		}
 		s.index = n[0]

@@ -110,15 +110,9 @@ func (w *windowSum) count(p *part, delta int64) {
 func (c *account) setWindows(ws []Window, now int64) {
 	c.windows = c.windows[:0]
 	for _, w := range ws {
-		s := windowSum{Window: w, cutoff: now - int64(w.Period/time.Second)}
-		s.head = sort.Search(len(c.parts), func(i int) bool { return c.parts[i].created > s.cutoff })
-		for _, p := range c.parts[s.head:] {
-			if p.live() {
-				s.count(p, int64(c.of(p)))
-			}
-		}
-		c.windows = append(c.windows, s)
+		c.windows = append(c.windows, windowSum{Window: w, cutoff: now - int64(w.Period/time.Second)})
 	}
+	c.recount()
 }
 
 // advance rolls the windows forward to now.
