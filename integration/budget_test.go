@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,13 +61,7 @@ func (n *node) xpayHandlesPay() bool {
 // it has read the node's payment records.
 func (n *node) startGuard(opts map[string]any) {
 	n.t.Helper()
-	var list struct{ Plugins []struct{ Name string } }
-	n.must("plugin", map[string]any{"subcommand": "list"}, &list)
-	for _, p := range list.Plugins {
-		if strings.HasSuffix(p.Name, "/pay-up-to") {
-			n.must("plugin", map[string]any{"subcommand": "stop", "plugin": p.Name}, nil)
-		}
-	}
+	n.stopGuard()
 	p := map[string]any{"subcommand": "start", "plugin": plugin}
 	for k, v := range opts {
 		p[k] = v

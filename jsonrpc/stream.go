@@ -127,19 +127,9 @@ func (s *streamer) next() (byte, error) {
 // object reads an object, calling member with each key; member must read
 // its value.
 func (s *streamer) object(member func(key string) error) error {
-	if c, err := s.next(); err != nil || c != '{' {
-		return orBad(err)
-	}
-	for first := true; ; first = false {
-		c, err := s.next()
-		if err != nil {
-			return err
-		}
-		if c == '}' && first {
-			return nil
-		}
-		if c != '"' {
-			return errStream
+	return s.items('{', '}', func() error {
+		if c, err := s.next(); err != nil || c != '"' {
+			return orBad(err)
 		}
 		var raw []byte
 		if err := s.str(&raw); err != nil {
@@ -152,46 +142,40 @@ func (s *streamer) object(member func(key string) error) error {
 		if c, err := s.next(); err != nil || c != ':' {
 			return orBad(err)
 		}
-		if err := member(key); err != nil {
-			return err
-		}
-		switch c, err := s.next(); {
-		case err != nil:
-			return err
-		case c == '}':
-			return nil
-		case c != ',':
-			return errStream
-		}
-	}
+		return member(key)
+	})
 }
 
 // array reads an array, calling fn with each element.
 func (s *streamer) array(fn func(Value) error) error {
-	if c, err := s.next(); err != nil || c != '[' {
-		return orBad(err)
-	}
 	var buf []byte
-	for first := true; ; first = false {
-		c, err := s.next()
-		if err != nil {
-			return err
-		}
-		if c == ']' && first {
-			return nil
-		}
-		s.r.UnreadByte()
+	return s.items('[', ']', func() error {
 		buf = buf[:0]
 		if err := s.value(&buf); err != nil {
 			return err
 		}
-		if err := fn(Value(buf)); err != nil {
+		return fn(Value(buf))
+	})
+}
+
+// items reads a container from open to close, calling item for each of
+// its comma-separated items.
+func (s *streamer) items(open, close byte, item func() error) error {
+	if c, err := s.next(); err != nil || c != open {
+		return orBad(err)
+	}
+	if c, err := s.next(); err != nil || c == close {
+		return err
+	}
+	s.r.UnreadByte()
+	for {
+		if err := item(); err != nil {
 			return err
 		}
 		switch c, err := s.next(); {
 		case err != nil:
 			return err
-		case c == ']':
+		case c == close:
 			return nil
 		case c != ',':
 			return errStream
