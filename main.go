@@ -46,6 +46,8 @@ import (
 	"syscall"
 
 	"github.com/payupto/pay-up-to/hooks"
+	"github.com/payupto/pay-up-to/hooks/operator"
+	"github.com/payupto/pay-up-to/hooks/options"
 	"github.com/payupto/pay-up-to/jsonrpc"
 	"github.com/payupto/pay-up-to/manifest"
 )
@@ -92,7 +94,7 @@ func main() {
 // for an argument it does not know) or the version.
 func byHand(args []string, stdout, stderr io.Writer) int {
 	usage := func(w io.Writer) {
-		describe(jsonrpc.NewServer(io.Discard, 0), &hooks.Guard{}, false).Usage(w, "pay-up-to", version)
+		describe(jsonrpc.NewServer(io.Discard, 0), hooks.New(nil, version), false).Usage(w, "pay-up-to", version)
 	}
 	if len(args) == 0 {
 		args = []string{"--help"}
@@ -117,7 +119,7 @@ func byHand(args []string, stdout, stderr io.Writer) int {
 // golden tests run without.
 func newPlugin(w io.Writer, history bool) *jsonrpc.Server {
 	srv := jsonrpc.NewServer(w, 0)
-	guard := &hooks.Guard{Out: srv, Version: version}
+	guard := hooks.New(srv, version)
 	describe(srv, guard, history).Register(srv)
 	srv.Handle("rpc_command", guard)
 	return srv
@@ -125,85 +127,85 @@ func newPlugin(w io.Writer, history bool) *jsonrpc.Server {
 
 // describe declares the guard's options, hook, method and notifications.
 func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.Plugin {
-	sendpays := guard.OnSendpay
+	opts, ops, recs := guard.Options, guard.Operator, guard.Records
 	return &manifest.Plugin{
 		Summary: "A Core Lightning plugin that refuses payments above a limit, and payments that would make what leaves the node, fees included, exceed a budget per hour, day or week. It bounds every HTLC the node offers, and gives each app connected with a rune (commando, clnrest) an allowance of its own; every other command runs untouched.",
 		Options: []manifest.Option{{
 			Name:        "limit",
-			Description: "Refuse payments above this amount (e.g. 0.001btc, 100000sat, 100000000msat)",
+			Description: options.LimitDescription,
 			Example:     "0.001btc",
 			Dynamic:     true,
-			Check:       guard.CheckLimit,
-			Set:         guard.SetLimit,
+			Check:       opts.CheckLimit,
+			Set:         opts.SetLimit,
 		}, {
 			Name:        "budget",
-			Description: "Refuse payments that would make what leaves the node, fees included, exceed AMOUNT in any PERIOD: comma-separated AMOUNT/PERIOD windows (e.g. 0.002btc/1h,0.01btc/1d; period units s, m, h, d, w)",
+			Description: options.BudgetDescription,
 			Example:     "0.002btc/1h,0.01btc/1d",
 			Dynamic:     true,
-			Check:       guard.CheckBudget,
-			Set:         guard.SetBudget,
+			Check:       opts.CheckBudget,
+			Set:         opts.SetBudget,
 		}, {
 			Name:        "rune-allowance-required",
 			Type:        "bool",
-			Description: hooks.RuneRequiredDescription,
+			Description: options.RuneRequiredDescription,
 			Example:     "true",
 			Dynamic:     true,
-			Check:       guard.CheckRuneRequired,
-			Set:         guard.SetRuneRequired,
+			Check:       opts.CheckRuneRequired,
+			Set:         opts.SetRuneRequired,
 		}, {
 			Name:        "trusted-destinations",
-			Description: hooks.TrustedDescription,
+			Description: options.TrustedDescription,
 			Example:     "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
 			Dynamic:     true,
-			Check:       guard.CheckTrusted,
-			Set:         guard.SetTrusted,
+			Check:       opts.CheckTrusted,
+			Set:         opts.SetTrusted,
 		}},
 		Hooks: []manifest.Hook{{Name: "rpc_command", Filters: hooks.Filters(), After: []string{"cln-xpay"}}},
 		Methods: []manifest.Method{{
 			Name:        "pay-up-to-status",
-			Usage:       hooks.StatusUsage,
-			Description: hooks.StatusDescription,
-			Handler:     jsonrpc.HandlerFunc(guard.ServeStatus),
+			Usage:       operator.StatusUsage,
+			Description: operator.StatusDescription,
+			Handler:     jsonrpc.HandlerFunc(ops.ServeStatus),
 		}, {
 			Name:        "pay-up-to-createrune",
-			Usage:       hooks.CreateRuneUsage,
-			Description: hooks.CreateRuneDescription,
-			Handler:     jsonrpc.HandlerFunc(guard.ServeCreateRune),
+			Usage:       operator.CreateRuneUsage,
+			Description: operator.CreateRuneDescription,
+			Handler:     jsonrpc.HandlerFunc(ops.ServeCreateRune),
 		}, {
 			Name:        "pay-up-to-setallowance",
-			Usage:       hooks.SetAllowanceUsage,
-			Description: hooks.SetAllowanceDescription,
-			Handler:     jsonrpc.HandlerFunc(guard.ServeSetAllowance),
+			Usage:       operator.SetAllowanceUsage,
+			Description: operator.SetAllowanceDescription,
+			Handler:     jsonrpc.HandlerFunc(ops.ServeSetAllowance),
 		}, {
 			Name:        "pay-up-to-delallowance",
-			Usage:       hooks.DelAllowanceUsage,
-			Description: hooks.DelAllowanceDescription,
-			Handler:     jsonrpc.HandlerFunc(guard.ServeDelAllowance),
+			Usage:       operator.DelAllowanceUsage,
+			Description: operator.DelAllowanceDescription,
+			Handler:     jsonrpc.HandlerFunc(ops.ServeDelAllowance),
 		}, {
 			Name:        "pay-up-to-pause",
-			Usage:       hooks.PauseUsage,
-			Description: hooks.PauseDescription,
-			Handler:     jsonrpc.HandlerFunc(guard.ServePause),
+			Usage:       operator.PauseUsage,
+			Description: operator.PauseDescription,
+			Handler:     jsonrpc.HandlerFunc(ops.ServePause),
 		}, {
 			Name:        "pay-up-to-resume",
-			Usage:       hooks.ResumeUsage,
-			Description: hooks.ResumeDescription,
-			Handler:     jsonrpc.HandlerFunc(guard.ServeResume),
+			Usage:       operator.ResumeUsage,
+			Description: operator.ResumeDescription,
+			Handler:     jsonrpc.HandlerFunc(ops.ServeResume),
 		}},
 		Subscriptions: []manifest.Subscription{
-			{Topic: "sendpay_success", Handler: sendpays},
-			{Topic: "sendpay_failure", Handler: sendpays},
-			{Topic: "invoice_payment", Handler: guard.OnInvoicePayment},
-			{Topic: "pay_failure", Handler: guard.OnPayEnd},
-			{Topic: "pay_part_end", Handler: guard.OnPayEnd},
+			{Topic: "sendpay_success", Handler: recs.OnSendpay},
+			{Topic: "sendpay_failure", Handler: recs.OnSendpay},
+			{Topic: "invoice_payment", Handler: recs.OnInvoicePayment},
+			{Topic: "pay_failure", Handler: recs.OnPayEnd},
+			{Topic: "pay_part_end", Handler: recs.OnPayEnd},
 		},
-		Topics: []string{hooks.RefusedTopic, hooks.PausedTopic, hooks.ResumedTopic},
+		Topics: []string{hooks.RefusedTopic, operator.PausedTopic, operator.ResumedTopic},
 		Init: func(c manifest.Config) string {
 			if why := guard.Ready(c.Network); why != "" {
 				return why
 			}
 			if history {
-				guard.Start(hooks.Config{RPCPath: filepath.Join(c.LightningDir, c.RPCFile)})
+				guard.Start(filepath.Join(c.LightningDir, c.RPCFile))
 			}
 			srv.Log("info", "pay-up-to %s started", version)
 			return ""

@@ -14,11 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payupto/pay-up-to/amount"
-	"github.com/payupto/pay-up-to/hooks"
-	"github.com/payupto/pay-up-to/jsonrpc"
 	"gotest.tools/v3/assert"
 	"gotest.tools/v3/golden"
+
+	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks"
+	"github.com/payupto/pay-up-to/hooks/refuse"
+	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
 // run feeds in to a fresh plugin and returns everything it wrote.
@@ -114,7 +116,7 @@ func checkProtocol(t *testing.T, in, out []byte) {
 				Code            int
 			}
 			assert.NilError(t, json.Unmarshal(r.Params, &p))
-			assert.Assert(t, p.Code >= hooks.CodeOverLimit && p.Code <= hooks.CodePaused && p.Message != "", "%s", r.Params)
+			assert.Assert(t, p.Code >= refuse.CodeOverLimit && p.Code <= refuse.CodePaused && p.Message != "", "%s", r.Params)
 			continue
 		}
 		if r.ID == nil {
@@ -262,7 +264,7 @@ func TestByHand(t *testing.T) {
 	}
 	var usage strings.Builder
 	byHand(nil, &usage, io.Discard)
-	p := describe(jsonrpc.NewServer(io.Discard, 0), &hooks.Guard{}, false)
+	p := describe(jsonrpc.NewServer(io.Discard, 0), hooks.New(nil, ""), false)
 	for _, o := range p.Options {
 		assert.Assert(t, strings.Contains(usage.String(), "\n  "+o.Name+" "), o.Name)
 		assert.Assert(t, strings.Contains(usage.String(), "\n    "+o.Name+"="+o.Example+"\n"), o.Name)

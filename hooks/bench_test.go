@@ -10,6 +10,7 @@ import (
 
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/jsonrpc"
+	"github.com/payupto/pay-up-to/jsonrpc/jsonrpctest"
 )
 
 // Real regtest invoice for 0.0001btc (../shared/transcripts).
@@ -40,12 +41,11 @@ func BenchmarkApprove(b *testing.B) {
 		{"budget-100k-payments", "100btc/1h,1000btc/1d,5000btc/7d"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			g := new(Guard)
-			g.SetLimit("0.001btc")
+			g := New(nil, "")
+			g.Options.SetLimit("0.001btc")
 			if bc.budget != "" {
-				g.SetBudget(bc.budget)
+				g.Options.SetBudget(bc.budget)
 			}
-			g.init()
 			g.ledger.Load(benchRows(100_000, time.Now().Unix()), ledger.Saved{}, "02self")
 			b.ReportAllocs()
 			for b.Loop() {
@@ -58,33 +58,10 @@ func BenchmarkApprove(b *testing.B) {
 	}
 }
 
-// fakeLightningd answers requests over conn with what answer gives for
-// their method and params: a result, or "" for a method-not-found error.
-func fakeLightningd(conn net.Conn, answer func(method string, params json.RawMessage) string) {
-	rd := jsonrpc.NewReader(conn, 0)
-	for {
-		m, err := rd.Next()
-		if err != nil {
-			return
-		}
-		var req struct {
-			ID     json.RawMessage
-			Method string
-			Params json.RawMessage
-		}
-		json.Unmarshal(m.Data, &req)
-		if res := answer(req.Method, req.Params); res != "" {
-			fmt.Fprintf(conn, `{"jsonrpc":"2.0","id":%s,"result":%s}`, req.ID, res)
-		} else {
-			fmt.Fprintf(conn, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"Unknown command"}}`, req.ID)
-		}
-	}
-}
-
 // fakeNode answers getinfo, listconfigs, listdatastore and paged
 // listsendpays (index=created) over conn, as lightningd v23.11+ does.
 func fakeNode(conn net.Conn, rows []ledger.Row) {
-	fakeLightningd(conn, func(method string, params json.RawMessage) string {
+	jsonrpctest.Serve(conn, func(method string, params json.RawMessage) string {
 		switch method {
 		case "getinfo":
 			return `{"id":"02self","version":"v26.06.6"}`
@@ -127,11 +104,10 @@ func BenchmarkStartupRebuild(b *testing.B) {
 		before := heap()
 		ours, theirs := net.Pipe()
 		go fakeNode(theirs, rows)
-		g := new(Guard)
-		g.SetBudget("1btc/1d")
-		g.init()
+		g := New(nil, "")
+		g.Options.SetBudget("1btc/1d")
 		c := jsonrpc.NewClient(ours, "pay-up-to")
-		if err := g.loadHistory(c); err != nil {
+		if err := g.connect(c); err != nil {
 			b.Fatal(err)
 		}
 		c.Close()

@@ -5,6 +5,7 @@ import (
 
 	"gotest.tools/v3/assert"
 
+	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -15,7 +16,7 @@ import (
 func TestAppsCannotLiftTheirLimits(t *testing.T) {
 	app, operator := mkRune("=5&method^pay"), mkRune("=6")
 	g := runeGuard(t, nil, nil)
-	_, err := g.ServeSetAllowance(jsonrpc.Value(`["5", "10000sat", "20000sat/1d"]`))
+	_, err := g.Operator.ServeSetAllowance(jsonrpc.Value(`["5", "10000sat", "20000sat/1d"]`))
 	assert.NilError(t, err)
 	checkrune := func(rune, method string, params any) int64 {
 		code, data := verdict(t, g, hook("checkrune", "cln:custommsg#1/commando:checkrune#2", map[string]any{"nodeid": destination, "rune": rune, "method": method, "params": params}))
@@ -43,7 +44,7 @@ func TestAppsCannotLiftTheirLimits(t *testing.T) {
 		{"exposesecret", []any{"pass"}},
 	}
 	for _, c := range refused {
-		assert.Equal(t, checkrune(app, c.method, c.params), int64(CodeRuneAllowance), "%s %v", c.method, c.params)
+		assert.Equal(t, checkrune(app, c.method, c.params), int64(refuse.CodeRuneAllowance), "%s %v", c.method, c.params)
 		assert.Equal(t, checkrune(operator, c.method, c.params), int64(0), "the operator's %s", c.method)
 	}
 	for _, c := range []struct {
@@ -58,6 +59,6 @@ func TestAppsCannotLiftTheirLimits(t *testing.T) {
 	} {
 		assert.Equal(t, checkrune(app, c.method, c.params), int64(0), "%s %v", c.method, c.params)
 	}
-	assert.NilError(t, g.SetRuneRequired("true"))
-	assert.Equal(t, checkrune(operator, "setconfig", []any{"limit", "1btc"}), int64(CodeRuneAllowance))
+	assert.NilError(t, g.Options.SetRuneRequired("true"))
+	assert.Equal(t, checkrune(operator, "setconfig", []any{"limit", "1btc"}), int64(refuse.CodeRuneAllowance))
 }

@@ -22,11 +22,10 @@ func FuzzSend(f *testing.F) {
 		if !price.IsSend(method) {
 			method = "sendpay"
 		}
-		g := new(Guard)
-		g.init()
+		g := New(nil, "")
 		g.ledger.Load(nil, ledger.Saved{}, "02self")
-		g.SetLimit("1000000")
-		s, err := g.readSend(method, "fuzz", jsonrpc.Value(params))
+		g.Options.SetLimit("1000000")
+		s, err := g.readSend(&command{method: method, id: "fuzz", params: jsonrpc.Value(params)})
 		if err != nil {
 			return
 		}
@@ -43,38 +42,6 @@ func FuzzSend(f *testing.F) {
 	})
 }
 
-// FuzzRow: a listsendpays row that parses has a state and the hash it gave.
-func FuzzRow(f *testing.F) {
-	f.Add(`{"created_index":1,"payment_hash":"` + hash(1).String() + `","groupid":1,"partid":2,"amount_msat":100,"amount_sent_msat":"101msat","created_at":5,"status":"complete","destination":"02aa"}`)
-	f.Add(`{"payment_hash":"` + hash(1).String() + `","amount_sent_msat":1,"status":"failed"}`)
-	f.Fuzz(func(t *testing.T, s string) {
-		r, _, err := parseRow(jsonrpc.Value(s), "02aa")
-		if err != nil {
-			return
-		}
-		if r.State > ledger.Failed || !strings.Contains(strings.ToLower(s), r.Key.Hash.String()) {
-			t.Fatalf("%q: %+v", s, r)
-		}
-	})
-}
-
-// FuzzRuneID: whatever a checkrune carries, runeID returns a unique id of
-// digits found right after the rune's 32-byte hash, or an error.
-func FuzzRuneID(f *testing.F) {
-	f.Add("OSqc7ixY6F-gjcigBfxtzKUI54uzgFSA6YfBQoWGDV89MA==")
-	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA9MTImbWV0aG9kPXBheQ")
-	f.Add("")
-	f.Fuzz(func(t *testing.T, s string) {
-		id, err := runeID(s)
-		if err != nil {
-			return
-		}
-		if id == "" || strings.Trim(id, "0123456789") != "" {
-			t.Fatalf("%q: id %q", s, id)
-		}
-	})
-}
-
 // FuzzCheckrune: a checkrune call of any shape is answered, never with a
 // panic, and a refusal always has a code and a message (commando stops
 // lightningd otherwise).
@@ -82,13 +49,12 @@ func FuzzCheckrune(f *testing.F) {
 	f.Add(`{"rune":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA9NQ","method":"xpay","params":["` + benchUnder + `"]}`)
 	f.Add(`["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA9NQ",null,"keysend",{"destination":"02aa","amount_msat":"1btc"}]`)
 	f.Fuzz(func(t *testing.T, params string) {
-		g := new(Guard)
-		g.SetLimit("0.001btc")
-		g.init()
+		g := New(nil, "")
+		g.Options.SetLimit("0.001btc")
 		g.cln.Store(2606)
 		g.ledger.Load(nil, ledger.Saved{}, "02self")
 		g.ledger.SetAllowance(ledger.Allowance{Rune: "5", Limit: 1000, HasLimit: true})
-		g.SetRuneRequired("true")
+		g.Options.SetRuneRequired("true")
 		res, err := g.ServeRPC(jsonrpc.Value(`{"rpc_command":{"id":"x","method":"checkrune","params":` + params + `}}`))
 		if err != nil {
 			t.Fatal(err)

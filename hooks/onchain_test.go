@@ -15,7 +15,9 @@ import (
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/jsonrpc"
+	"github.com/payupto/pay-up-to/jsonrpc/jsonrpctest"
 )
 
 // p2wpkh is a pay-to-witness-pubkey-hash script for a key hash made of b.
@@ -85,12 +87,12 @@ func psbtV0(inputs []int64, outs []amount.TxOut) (string, string) {
 // the channels chans (a listpeerchannels "channels" array).
 func chainGuard(t *testing.T, limit, budget string, ours []string, chans string) *Guard {
 	g := guard(t, limit)
-	assert.NilError(t, g.SetBudget(budget))
+	assert.NilError(t, g.Options.SetBudget(budget))
 	assert.Equal(t, g.Ready("regtest"), "")
 	g.cln.Store(2606)
 	g.ledger.Load(nil, ledger.Saved{}, "02self")
 	mine, theirs := net.Pipe()
-	go fakeLightningd(theirs, func(method string, params json.RawMessage) string {
+	go jsonrpctest.Serve(theirs, func(method string, params json.RawMessage) string {
 		switch method {
 		case "listaddresses":
 			var p struct{ Address string }
@@ -120,12 +122,12 @@ func spentOnChain(g *Guard) (spent, onchain amount.MSat) {
 func TestOnChain(t *testing.T) {
 	outside, change, cold := p2wpkh(1), p2wpkh(2), p2wpkh(3)
 	g := chainGuard(t, "0.001btc", "0.002btc/1d", []string{addr(t, change)}, `[{"peer_id":"02peer","channel_id":"aa","short_channel_id":"1x1x1","state":"CHANNELD_NORMAL","to_us_msat":150000000,"funding_txid":"00","funding_outnum":0}]`)
-	assert.NilError(t, g.SetTrusted(addr(t, cold)))
+	assert.NilError(t, g.Options.SetTrusted(addr(t, cold)))
 
 	// At the command: to others above the limit is refused; to ours, to a
 	// trusted address, or "all" (priced once built) go on.
 	code, data := verdict(t, g, hook("withdraw", "cli:withdraw#1", []any{addr(t, outside), 100_001}))
-	assert.Equal(t, code, int64(CodeOverLimit))
+	assert.Equal(t, code, int64(refuse.CodeOverLimit))
 	assert.Equal(t, data["destination"], addr(t, outside))
 	assert.Equal(t, data["amount_msat"], float64(100_001_000))
 	for _, dest := range [][]byte{change, cold} {
@@ -135,7 +137,7 @@ func TestOnChain(t *testing.T) {
 	code, _ = verdict(t, g, hook("withdraw", "cli:withdraw#3", map[string]any{"destination": addr(t, outside), "satoshi": "all"}))
 	assert.Equal(t, code, int64(0))
 	code, data = verdict(t, g, hook("multiwithdraw", "cli:multiwithdraw#4", []any{[]any{map[string]any{addr(t, outside): "60000sat"}, map[string]any{addr(t, outside): 50000}}}))
-	assert.Equal(t, code, int64(CodeOverLimit), "%v", data)
+	assert.Equal(t, code, int64(refuse.CodeOverLimit), "%v", data)
 	spent, _ := spentOnChain(g)
 	assert.Equal(t, spent, amount.MSat(0), "nothing counts before a signature")
 
@@ -154,11 +156,11 @@ func TestOnChain(t *testing.T) {
 	// Over the limit, and over the budget: nothing more counts.
 	ps2, _ := psbtV0([]int64{300_000}, []amount.TxOut{{Value: 100_001, Script: outside}, {Value: 199_000, Script: change}})
 	code, data = verdict(t, g, hook("sendpsbt", "x", []any{ps2}))
-	assert.Equal(t, code, int64(CodeOverLimit), "%v", data)
+	assert.Equal(t, code, int64(refuse.CodeOverLimit), "%v", data)
 	assert.Equal(t, data["fee_msat"], float64(999_000))
 	ps3, _ := psbtV0([]int64{300_000}, []amount.TxOut{{Value: 99_000, Script: outside}, {Value: 150_000, Script: change}}) // 99,000 + 51,000 fee
 	code, data = verdict(t, g, hook("signpsbt", "y", []any{ps3}))
-	assert.Equal(t, code, int64(CodeOverBudget), "%v", data)
+	assert.Equal(t, code, int64(refuse.CodeOverBudget), "%v", data)
 	assert.Equal(t, data["requested_msat"], float64(150_000_000))
 	assert.Equal(t, data["used_msat"], float64(51_000_000))
 
@@ -173,13 +175,13 @@ func TestOnChain(t *testing.T) {
 	// leaves.
 	ps5, _ := psbtV0([]int64{-1}, []amount.TxOut{{Value: 1000, Script: outside}})
 	code, data = verdict(t, g, hook("signpsbt", "w", []any{ps5}))
-	assert.Equal(t, code, int64(CodeUnverified), "%v", data)
+	assert.Equal(t, code, int64(refuse.CodeUnverified), "%v", data)
 	code, _ = verdict(t, g, hook("signpsbt", "w", []any{"cHNidP8junk"}))
-	assert.Equal(t, code, int64(CodeUnverified))
+	assert.Equal(t, code, int64(refuse.CodeUnverified))
 
 	// A close to another's address: our balance leaves.
 	code, data = verdict(t, g, hook("close", "cli:close#9", []any{"02peer", nil, addr(t, outside)}))
-	assert.Equal(t, code, int64(CodeOverLimit), "%v", data)
+	assert.Equal(t, code, int64(refuse.CodeOverLimit), "%v", data)
 	assert.Equal(t, data["amount_msat"], float64(150_000_000))
 	code, _ = verdict(t, g, hook("close", "cli:close#10", map[string]any{"id": "1x1x1", "destination": addr(t, cold)}))
 	assert.Equal(t, code, int64(0))
@@ -188,13 +190,13 @@ func TestOnChain(t *testing.T) {
 
 	// What an open gives the peer.
 	code, data = verdict(t, g, hook("fundchannel", "cli:fundchannel#12", map[string]any{"id": "02peer", "amount": 500_000, "push_msat": "0.002btc"}))
-	assert.Equal(t, code, int64(CodeOverLimit), "%v", data)
+	assert.Equal(t, code, int64(refuse.CodeOverLimit), "%v", data)
 	code, data = verdict(t, g, hook("fundchannel_start", "cli:fundchannel#13/cln:fundchannel#14", map[string]any{"id": "02peer", "amount": 500_000, "push_msat": 1_000_000}))
 	assert.Equal(t, code, int64(0), "%v", data)
 	spent, _ = spentOnChain(g)
 	assert.Equal(t, spent, amount.MSat(52_500_000))
 	code, data = verdict(t, g, hook("fundchannel_start", "cli:fundchannel#15", map[string]any{"id": "02peer", "amount": 500_000, "close_to": addr(t, outside)}))
-	assert.Equal(t, code, int64(CodeOverLimit), "%v", data)
+	assert.Equal(t, code, int64(refuse.CodeOverLimit), "%v", data)
 }
 
 // TestOnChainOpen: a channel's funding output is ours; only the fee of
@@ -218,8 +220,8 @@ func TestOnChainBeforeListaddresses(t *testing.T) {
 	g.cln.Store(2302)
 	ps, _ := psbtV0([]int64{1_000_000}, []amount.TxOut{{Value: 990_000, Script: change}})
 	code, data := verdict(t, g, hook("signpsbt", "a", []any{ps}))
-	assert.Equal(t, code, int64(CodeOverLimit), "%v", data)
-	res, _ := g.ServeStatus(nil)
+	assert.Equal(t, code, int64(refuse.CodeOverLimit), "%v", data)
+	res, _ := g.Operator.ServeStatus(nil)
 	b, _ := json.Marshal(res)
 	assert.Assert(t, strings.Contains(string(b), "listaddresses"), string(b))
 }
@@ -227,10 +229,10 @@ func TestOnChainBeforeListaddresses(t *testing.T) {
 func TestTrustedDestinations(t *testing.T) {
 	g := guard(t, "1sat")
 	for _, bad := range []string{"banana", "bcrt1qjunk", "02" + strings.Repeat("0", 63)} {
-		assert.ErrorContains(t, g.SetTrusted(bad), "neither a node id nor an address", bad)
+		assert.ErrorContains(t, g.Options.SetTrusted(bad), "neither a node id nor an address", bad)
 	}
-	assert.NilError(t, g.SetTrusted("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4, 021454364f0fb80ef0018b42605e9f17f4e6f13cdcbdc16dd1686970fb11fd3235"))
+	assert.NilError(t, g.Options.SetTrusted("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4, 021454364f0fb80ef0018b42605e9f17f4e6f13cdcbdc16dd1686970fb11fd3235"))
 	assert.Assert(t, strings.Contains(g.Ready("regtest"), "is a bitcoin address, and this node is on regtest"))
-	assert.ErrorContains(t, g.CheckTrusted("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"), "this node is on regtest")
-	assert.NilError(t, g.SetTrusted(""))
+	assert.ErrorContains(t, g.Options.CheckTrusted("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"), "this node is on regtest")
+	assert.NilError(t, g.Options.SetTrusted(""))
 }

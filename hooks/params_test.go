@@ -69,7 +69,7 @@ func TestPositionalEqualsNamed(t *testing.T) {
 
 				// What a budget reserves for it.
 				g := guard(t, "0.01btc")
-				assert.NilError(t, g.SetBudget("1btc/1d"))
+				assert.NilError(t, g.Options.SetBudget("1btc/1d"))
 				g.ledger.Load(nil, ledger.Saved{}, "02self")
 				if tt.method == "pay" {
 					g.xpayTakesPay.Store(false)
@@ -109,7 +109,7 @@ func TestBudgetToTheLastMsat(t *testing.T) {
 	} {
 		for _, room := range []amount.MSat{tt.total, tt.total - 1} {
 			g := guard(t, "0.01btc")
-			assert.NilError(t, g.SetBudget(fmt.Sprintf("%dmsat/1d", room)))
+			assert.NilError(t, g.Options.SetBudget(fmt.Sprintf("%dmsat/1d", room)))
 			g.ledger.Load(nil, ledger.Saved{}, "02self")
 			g.xpayTakesPay.Store(tt.xpay)
 			code, data := verdict(t, g, hook(tt.method, "1", tt.params))
@@ -149,16 +149,16 @@ func TestPayEnded(t *testing.T) {
 		{"pay_failure", `{"pay_failure":{"payment_hash":"nothex"}}`, false},
 	} {
 		g := guard(t, "0.01btc")
-		assert.NilError(t, g.SetBudget("1btc/1d"))
+		assert.NilError(t, g.Options.SetBudget("1btc/1d"))
 		g.ledger.Load(nil, ledger.Saved{}, "02self")
 		g.xpayTakesPay.Store(true)
 		c, data := verdict(t, g, hook("xpay", "1", map[string]any{"invstring": inv1m}))
 		assert.Equal(t, c, int64(0), "%v", data)
 		assert.Assert(t, g.ledger.Admit(ledger.Send{ID: "1/x", Key: ledger.PartKey{Hash: mustHash(t, hash), GroupID: 1, PartID: 1}, Sent: 100_000_100}, 0, false) == nil)
 		if tt.method == "sendpay_failure" {
-			g.OnSendpay(tt.method, jsonrpc.Value(tt.params))
+			g.Records.OnSendpay(tt.method, jsonrpc.Value(tt.params))
 		} else {
-			g.OnPayEnd(tt.method, jsonrpc.Value(tt.params))
+			g.Records.OnPayEnd(tt.method, jsonrpc.Value(tt.params))
 		}
 		want := amount.MSat(0)
 		if !tt.ends {

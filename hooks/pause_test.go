@@ -9,18 +9,20 @@ import (
 	"gotest.tools/v3/assert"
 
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/pause"
+	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/jsonrpc"
+	"github.com/payupto/pay-up-to/jsonrpc/jsonrpctest"
 )
 
 // pauseGuard is a guard whose lightningd keeps a datastore in memory.
 func pauseGuard(t *testing.T, store map[string]string) *Guard {
 	g := guard(t, "0.01btc")
-	g.init()
 	g.cln.Store(2606)
 	g.ledger.Load(nil, ledger.Saved{}, "02self")
 	var mu sync.Mutex
 	mine, theirs := net.Pipe()
-	go fakeLightningd(theirs, func(method string, params json.RawMessage) string {
+	go jsonrpctest.Serve(theirs, func(method string, params json.RawMessage) string {
 		var p struct {
 			Key    []string
 			String string
@@ -62,7 +64,7 @@ func wait(t *testing.T, res any) any {
 func TestPause(t *testing.T) {
 	store := map[string]string{}
 	g := pauseGuard(t, store)
-	wait(t, must(g.ServePause(jsonrpc.Value(`{"reason":"rune leaked"}`))))
+	wait(t, must(g.Operator.ServePause(jsonrpc.Value(`{"reason":"rune leaked"}`))))
 	assert.Assert(t, store["node"] != "")
 	for _, c := range []struct {
 		method string
@@ -75,43 +77,43 @@ func TestPause(t *testing.T) {
 		{"withdraw", []any{"bcrt1qxmqzw5yv4mcnfm6mug3vt3s4f0mla248eteghm", 1000}},
 	} {
 		code, data := verdict(t, g, hook(c.method, "cli:x#1", c.params))
-		assert.Equal(t, code, int64(CodePaused), c.method)
+		assert.Equal(t, code, int64(refuse.CodePaused), c.method)
 		assert.Equal(t, data["reason"], "rune leaked")
 	}
 	code, _ := verdict(t, g, hook("getinfo", "cli:x#2", []any{}))
 	assert.Equal(t, code, int64(0), "only spends")
-	st := g.status()
+	st := g.Operator.Status()
 	assert.Equal(t, st.Paused.Reason, "rune leaked")
 
 	// Kept: a new guard reads it back.
-	x, ok := readPause("node", store["node"])
+	x, ok := pause.Read(pause.Node, store[pause.Node])
 	assert.Assert(t, ok)
 	assert.Equal(t, x.Reason, "rune leaked")
 
-	wait(t, must(g.ServeResume(jsonrpc.Value(`[]`))))
+	wait(t, must(g.Operator.ServeResume(jsonrpc.Value(`[]`))))
 	assert.Equal(t, len(store), 0)
 	code, _ = verdict(t, g, hook("xpay", "cli:x#3", []any{inv100u}))
 	assert.Equal(t, code, int64(0))
-	_, err := g.ServeResume(jsonrpc.Value(`[]`))
+	_, err := g.Operator.ServeResume(jsonrpc.Value(`[]`))
 	assert.ErrorContains(t, err, "not paused")
 
 	// One app paused: its every command refused at checkrune; another's not.
 	app, other := mkRune("=7"), mkRune("=8")
-	wait(t, must(g.ServePause(jsonrpc.Value(`["7", "testing"]`))))
+	wait(t, must(g.Operator.ServePause(jsonrpc.Value(`["7", "testing"]`))))
 	checkrune := func(rune, method string, params any) int64 {
 		code, _ := verdict(t, g, hook("checkrune", "cln:custommsg#1/commando:checkrune#2", map[string]any{"nodeid": destination, "rune": rune, "method": method, "params": params}))
 		return code
 	}
-	assert.Equal(t, checkrune(app, "xpay", []any{inv100u}), int64(CodePaused))
+	assert.Equal(t, checkrune(app, "xpay", []any{inv100u}), int64(refuse.CodePaused))
 	assert.Equal(t, checkrune(other, "xpay", []any{inv100u}), int64(0))
-	assert.Equal(t, len(g.status().PausedRunes), 1)
+	assert.Equal(t, len(g.Operator.Status().PausedRunes), 1)
 
 	// An app with an allowance may pause itself, never resume or pause another.
-	_, err = g.ServeSetAllowance(jsonrpc.Value(`["8", "1000sat"]`))
+	_, err = g.Operator.ServeSetAllowance(jsonrpc.Value(`["8", "1000sat"]`))
 	assert.NilError(t, err)
-	assert.Equal(t, checkrune(other, "pay-up-to-resume", []any{"7"}), int64(CodeRuneAllowance))
-	assert.Equal(t, checkrune(other, "pay-up-to-pause", []any{}), int64(CodeRuneAllowance))
-	assert.Equal(t, checkrune(other, "pay-up-to-pause", []any{"7"}), int64(CodeRuneAllowance))
+	assert.Equal(t, checkrune(other, "pay-up-to-resume", []any{"7"}), int64(refuse.CodeRuneAllowance))
+	assert.Equal(t, checkrune(other, "pay-up-to-pause", []any{}), int64(refuse.CodeRuneAllowance))
+	assert.Equal(t, checkrune(other, "pay-up-to-pause", []any{"7"}), int64(refuse.CodeRuneAllowance))
 	assert.Equal(t, checkrune(other, "pay-up-to-pause", []any{"8", "me"}), int64(0))
 }
 

@@ -9,7 +9,9 @@ import (
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/jsonrpc"
+	"github.com/payupto/pay-up-to/jsonrpc/jsonrpctest"
 )
 
 const ourOtherNode = "03aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -19,12 +21,11 @@ const ourOtherNode = "03aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 // else; invAny it finds invalid.
 func payeeGuard(t *testing.T) *Guard {
 	g := guard(t, "0.001btc")
-	g.init()
 	g.cln.Store(2606)
-	assert.NilError(t, g.SetBudget("5000sat/1d"))
+	assert.NilError(t, g.Options.SetBudget("5000sat/1d"))
 	g.ledger.Load(nil, ledger.Saved{}, "02self")
 	ours, theirs := net.Pipe()
-	go fakeLightningd(theirs, func(method string, params json.RawMessage) string {
+	go jsonrpctest.Serve(theirs, func(method string, params json.RawMessage) string {
 		var p struct{ String string }
 		if method != "decode" || json.Unmarshal(params, &p) != nil {
 			return ""
@@ -51,9 +52,9 @@ func payeeGuard(t *testing.T) *Guard {
 func TestTrustedPayees(t *testing.T) {
 	g := payeeGuard(t)
 	code, _ := verdict(t, g, hook("xpay", "cli:xpay#1", []any{inv2m}))
-	assert.Equal(t, code, int64(CodeOverLimit), "not trusted yet")
+	assert.Equal(t, code, int64(refuse.CodeOverLimit), "not trusted yet")
 
-	assert.NilError(t, g.SetTrusted(ourOtherNode+","+destination))
+	assert.NilError(t, g.Options.SetTrusted(ourOtherNode+","+destination))
 	code, data := verdict(t, g, hook("xpay", "cli:xpay#2", []any{inv2m}))
 	assert.Equal(t, code, int64(0), "%v", data)
 	assert.Equal(t, g.ledger.Status().Windows[0].Reserved, amount.MSat(2_000_000), "1% of 0.002btc: the fees only")
@@ -64,20 +65,20 @@ func TestTrustedPayees(t *testing.T) {
 	assert.Equal(t, code, int64(0), "an offer its issuer signs")
 	// The fees still count: a fourth fee allowance is over the budget.
 	code, _ = verdict(t, g, hook("keysend", "cli:keysend#5", map[string]any{"destination": destination, "amount_msat": "0.01btc"}))
-	assert.Equal(t, code, int64(CodeOverBudget))
+	assert.Equal(t, code, int64(refuse.CodeOverBudget))
 
 	// Signed by someone else, or not valid: the limit holds.
 	g = payeeGuard(t)
-	assert.NilError(t, g.SetTrusted(ourOtherNode))
+	assert.NilError(t, g.Options.SetTrusted(ourOtherNode))
 	for _, inv := range []string{inv100u, invAny} {
 		code, _ = verdict(t, g, hook("pay", "cli:pay#6", map[string]any{"bolt11": inv, "amount_msat": "0.002btc"}))
-		assert.Equal(t, code, int64(CodeOverLimit), inv)
+		assert.Equal(t, code, int64(refuse.CodeOverLimit), inv)
 	}
 	code, _ = verdict(t, g, hook("keysend", "cli:keysend#7", map[string]any{"destination": destination, "amount_msat": "0.002btc"}))
-	assert.Equal(t, code, int64(CodeOverLimit))
+	assert.Equal(t, code, int64(refuse.CodeOverLimit))
 	// Our own node is never a trusted payee: payments to ourselves have
 	// their own rules.
 	g.ledger.Load(nil, ledger.Saved{}, ourOtherNode)
 	code, _ = verdict(t, g, hook("xpay", "cli:xpay#8", []any{inv2m}))
-	assert.Equal(t, code, int64(CodeOverLimit))
+	assert.Equal(t, code, int64(refuse.CodeOverLimit))
 }

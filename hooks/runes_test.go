@@ -11,34 +11,15 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/jsonrpc"
+	"github.com/payupto/pay-up-to/jsonrpc/jsonrpctest"
 )
-
-func TestRuneID(t *testing.T) {
-	mk := mkRune
-	for rune, want := range map[string]string{
-		mk("=0"):                        "0",
-		mk("=12&method=pay"):            "12",
-		mk("=7-1&method^list|method=x"): "7",
-		// Padded or not, as lightningd accepts.
-		base64.RawURLEncoding.EncodeToString(append(make([]byte, 32), "=42"...)): "42",
-		// Real: lightningd's tests' master rune.
-		"OSqc7ixY6F-gjcigBfxtzKUI54uzgFSA6YfBQoWGDV89MA==": "0",
-	} {
-		got, err := runeID(rune)
-		assert.NilError(t, err, rune)
-		assert.Equal(t, got, want, rune)
-	}
-	for _, bad := range []string{"", "!!!", mk(""), mk("method=pay"), mk("=x"), mk("=&"), base64.URLEncoding.EncodeToString([]byte("=1"))} {
-		_, err := runeID(bad)
-		assert.Assert(t, err != nil, bad)
-	}
-}
 
 // fakeShowrunes answers showrunes over conn: our_rune false for runes
 // in forged, blacklisted for those in revoked.
 func fakeShowrunes(conn net.Conn, forged, revoked map[string]bool) {
-	fakeLightningd(conn, func(method string, params json.RawMessage) string {
+	jsonrpctest.Serve(conn, func(method string, params json.RawMessage) string {
 		var p struct{ Rune string }
 		if method != "showrunes" || json.Unmarshal(params, &p) != nil {
 			return ""
@@ -58,7 +39,6 @@ func mkRune(restr string) string {
 // connection answers showrunes as fakeShowrunes does.
 func runeGuard(t *testing.T, forged, revoked map[string]bool) *Guard {
 	g := guard(t, "0.01btc")
-	g.init()
 	g.cln.Store(2606)
 	g.ledger.Load(nil, ledger.Saved{}, "02self")
 	ours, theirs := net.Pipe()
@@ -82,17 +62,17 @@ func TestRuneAllowances(t *testing.T) {
 	// No allowance: the node's guard only, unless one is required.
 	code, _ := verdict(t, g, checkrune(good, []any{inv1m}))
 	assert.Equal(t, code, int64(0))
-	assert.NilError(t, g.SetRuneRequired("true"))
+	assert.NilError(t, g.Options.SetRuneRequired("true"))
 	code, data := verdict(t, g, checkrune(good, []any{inv1m}))
-	assert.Equal(t, code, int64(CodeRuneAllowance))
+	assert.Equal(t, code, int64(refuse.CodeRuneAllowance))
 	assert.Equal(t, data["rune_id"], "5")
-	assert.NilError(t, g.SetRuneRequired("false"))
+	assert.NilError(t, g.Options.SetRuneRequired("false"))
 
-	_, err := g.ServeSetAllowance(jsonrpc.Value(`["5", "0.0015btc", "0.002btc/1d"]`))
+	_, err := g.Operator.ServeSetAllowance(jsonrpc.Value(`["5", "0.0015btc", "0.002btc/1d"]`))
 	assert.NilError(t, err)
 	// Above its limit.
 	code, data = verdict(t, g, checkrune(good, []any{inv2m}))
-	assert.Equal(t, code, int64(CodeRuneAllowance))
+	assert.Equal(t, code, int64(refuse.CodeRuneAllowance))
 	assert.Equal(t, data["limit_exceeded"], "0.0015btc")
 	// A forged or revoked rune naming it continues (lightningd refuses
 	// it) and is charged nothing; its command is not the rune's.
@@ -101,22 +81,22 @@ func TestRuneAllowances(t *testing.T) {
 		assert.Equal(t, code, int64(0))
 		code, _ = verdict(t, g, hook("xpay", "1/commando:xpay#3", []any{inv1m}))
 		assert.Equal(t, code, int64(0))
-		assert.Equal(t, g.status().Runes[0].Budgets[0].ReservedMSat, uint64(0))
+		assert.Equal(t, g.Operator.Status().Runes[0].Budgets[0].ReservedMSat, uint64(0))
 	}
 	// The real one: its command is reserved in the rune's budget.
 	code, _ = verdict(t, g, checkrune(good, []any{inv1m}))
 	assert.Equal(t, code, int64(0))
 	code, _ = verdict(t, g, hook("xpay", "1/commando:xpay#4", []any{inv1m}))
 	assert.Equal(t, code, int64(0))
-	assert.Equal(t, g.status().Runes[0].Budgets[0].ReservedMSat, uint64(101_000_000))
+	assert.Equal(t, g.Operator.Status().Runes[0].Budgets[0].ReservedMSat, uint64(101_000_000))
 	// Another: 0.00101btc more is beyond its 0.002btc a day, at checkrune.
 	code, data = verdict(t, g, checkrune(good, map[string]any{"invstring": inv1m}))
-	assert.Equal(t, code, int64(CodeRuneAllowance))
+	assert.Equal(t, code, int64(refuse.CodeRuneAllowance))
 	assert.Equal(t, data["budget_exceeded"], "0.002btc/1d")
 	assert.Equal(t, data["used_msat"], float64(101_000_000))
 	// Two checkruns pass before either command comes: the second command
 	// is refused, not the node's.
-	_, err = g.ServeSetAllowance(jsonrpc.Value(`{"rune_id":"5","budget":"0.0025btc/1d"}`))
+	_, err = g.Operator.ServeSetAllowance(jsonrpc.Value(`{"rune_id":"5","budget":"0.0025btc/1d"}`))
 	assert.NilError(t, err)
 	for range 2 {
 		code, _ = verdict(t, g, checkrune(good, []any{inv100u}))
@@ -124,21 +104,21 @@ func TestRuneAllowances(t *testing.T) {
 	}
 	code, _ = verdict(t, g, hook("xpay", "1/commando:xpay#5", []any{inv100u}))
 	assert.Equal(t, code, int64(0))
-	_, err = g.ServeSetAllowance(jsonrpc.Value(`{"rune_id":"5","budget":"0.00112btc/1d"}`))
+	_, err = g.Operator.ServeSetAllowance(jsonrpc.Value(`{"rune_id":"5","budget":"0.00112btc/1d"}`))
 	assert.NilError(t, err)
 	code, data = verdict(t, g, hook("xpay", "1/commando:xpay#6", []any{inv100u}))
-	assert.Equal(t, code, int64(CodeRuneAllowance), "%v", data)
+	assert.Equal(t, code, int64(refuse.CodeRuneAllowance), "%v", data)
 
-	st := g.status()
+	st := g.Operator.Status()
 	assert.Equal(t, len(st.Runes), 1)
 	b, _ := json.Marshal(st.Runes[0])
 	assert.Assert(t, is.Contains(string(b), `"rune_id":"5"`))
-	_, err = g.ServeDelAllowance(jsonrpc.Value(`["5"]`))
+	_, err = g.Operator.ServeDelAllowance(jsonrpc.Value(`["5"]`))
 	assert.NilError(t, err)
-	_, err = g.ServeDelAllowance(jsonrpc.Value(`["5"]`))
+	_, err = g.Operator.ServeDelAllowance(jsonrpc.Value(`["5"]`))
 	assert.Assert(t, err != nil)
 	g.cln.Store(2302)
-	_, err = g.ServeSetAllowance(jsonrpc.Value(`["5", "1sat"]`))
+	_, err = g.Operator.ServeSetAllowance(jsonrpc.Value(`["5", "1sat"]`))
 	assert.Assert(t, is.ErrorContains(err, "checkrune"))
 }
 
@@ -148,7 +128,7 @@ func TestRuneAllowances(t *testing.T) {
 func TestRuneUnpriced(t *testing.T) {
 	g := runeGuard(t, nil, nil)
 	rune := mkRune("=5")
-	_, err := g.ServeSetAllowance(jsonrpc.Value(`["5", null, "0.0015btc/1d"]`))
+	_, err := g.Operator.ServeSetAllowance(jsonrpc.Value(`["5", null, "0.0015btc/1d"]`))
 	assert.NilError(t, err)
 	code, _ := verdict(t, g, hook("checkrune", "cln:custommsg#1/commando:checkrune#2", map[string]any{"rune": rune, "method": "xpay", "params": []any{"alice@example.com"}}))
 	assert.Equal(t, code, int64(0))
@@ -156,11 +136,11 @@ func TestRuneUnpriced(t *testing.T) {
 	assert.Equal(t, code, int64(0))
 	code, _ = verdict(t, g, hook("preapproveinvoice", "1/commando:xpay#3/cln:xpay#4/cln-xpay:preapproveinvoice#5", map[string]any{"bolt11": inv1m}))
 	assert.Equal(t, code, int64(0))
-	assert.Equal(t, g.status().Runes[0].Budgets[0].ReservedMSat, uint64(101_000_000))
+	assert.Equal(t, g.Operator.Status().Runes[0].Budgets[0].ReservedMSat, uint64(101_000_000))
 	// The next is beyond the rune's budget, refused at its preapprove call.
 	code, _ = verdict(t, g, hook("checkrune", "cln:custommsg#6/commando:checkrune#7", map[string]any{"rune": rune, "method": "xpay", "params": []any{"bob@example.com"}}))
 	assert.Equal(t, code, int64(0))
 	verdict(t, g, hook("xpay", "1/commando:xpay#8", []any{"bob@example.com"}))
 	code, data := verdict(t, g, hook("preapproveinvoice", "1/commando:xpay#8/cln:xpay#9/cln-xpay:preapproveinvoice#10", map[string]any{"bolt11": inv1m}))
-	assert.Equal(t, code, int64(CodeRuneAllowance), "%v", data)
+	assert.Equal(t, code, int64(refuse.CodeRuneAllowance), "%v", data)
 }

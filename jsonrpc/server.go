@@ -15,6 +15,13 @@ import (
 	"sync/atomic"
 )
 
+// Notifier tells lightningd what is not an answer: notifications and
+// log lines. *Server is one.
+type Notifier interface {
+	Notify(method string, params any) error
+	Log(level, format string, args ...any)
+}
+
 // Handler answers one method.
 type Handler interface {
 	ServeRPC(params Value) (result any, err error)

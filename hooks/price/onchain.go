@@ -63,6 +63,18 @@ type Output struct {
 	Index int
 }
 
+// Where is how refusals name the output on network: its address, or
+// its script in hex.
+func (o Output) Where(network string) string {
+	if o.Address != "" {
+		return o.Address
+	}
+	if a := amount.ScriptAddress(o.Script, network); a != "" {
+		return a
+	}
+	return "script " + hex.EncodeToString(o.Script)
+}
+
 // OnChain is what an on-chain command asks to send. Which of Outputs are
 // the node's own (its wallet, its channels) or trusted is for the caller
 // to find out: only lightningd knows its wallet.

@@ -320,3 +320,19 @@ func Paused(method, runeID string, since int64, reason string) *Refusal {
 	}
 	return r
 }
+
+// NotForApps refuses an app, whose rune's unique id is rid, a command
+// it may not run, saying why (code 2103).
+func NotForApps(rid, method, why string) *Refusal {
+	return &Refusal{Code: CodeRuneAllowance,
+		Message: fmt.Sprintf("pay-up-to: rune %s may not call %s: %s", rid, method, why),
+		Data:    []Field{{Key: "rune_id", Str: rid}, {Key: "method", Str: method}}}
+}
+
+// NoAllowance refuses a spend by a rune without an allowance while
+// rune-allowance-required is set (code 2103).
+func NoAllowance(rid string) *Refusal {
+	return &Refusal{Code: CodeRuneAllowance,
+		Message: fmt.Sprintf("pay-up-to: rune %s has no allowance, and rune-allowance-required is set (pay-up-to-setallowance %s …)", rid, rid),
+		Data:    []Field{{Key: "rune_id", Str: rid}}}
+}

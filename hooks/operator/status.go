@@ -1,16 +1,19 @@
-package hooks
+package operator
 
 import (
 	"encoding/json"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/pause"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
 // Status is the answer of pay-up-to-status.
 type Status struct {
-	// Version is pay-up-to's own (Guard.Version), if set.
+	// Version is pay-up-to's own (Methods.Version), if set.
 	Version        string            `json:"version,omitempty"`
 	Limit          string            `json:"limit,omitempty"`
 	LimitMSat      *uint64           `json:"limit_msat,omitempty"`
@@ -23,8 +26,8 @@ type Status struct {
 	// Runes are the runes with an allowance, by unique id.
 	Runes []AllowanceStatus `json:"runes"`
 	// Paused is the node's pause, or null; PausedRunes the runes paused.
-	Paused      *Pause  `json:"paused"`
-	PausedRunes []Pause `json:"paused_runes"`
+	Paused      *pause.Pause  `json:"paused"`
+	PausedRunes []pause.Pause `json:"paused_runes"`
 }
 
 // BudgetStatus is one window now, in msat. Spent and available are
@@ -43,25 +46,62 @@ type BudgetStatus struct {
 	OnchainMSat *uint64 `json:"onchain_msat"`
 }
 
+// AllowanceStatus is a rune's allowance, as the allowance methods and
+// pay-up-to-status show it.
+type AllowanceStatus struct {
+	RuneID    string         `json:"rune_id"`
+	Limit     string         `json:"limit,omitempty"`
+	LimitMSat *uint64        `json:"limit_msat,omitempty"`
+	Budgets   []BudgetStatus `json:"budgets"`
+}
+
 // StatusUsage and StatusDescription document pay-up-to-status for help.
 const (
 	StatusUsage       = ""
 	StatusDescription = "Show pay-up-to's limit, each budget window's spent, reserved and available amounts, and recent refusals."
 )
 
-// ServeStatus answers pay-up-to-status.
-func (g *Guard) ServeStatus(jsonrpc.Value) (any, error) {
-	g.init()
-	return g.status(), nil
+// Tally counts approvals and refusals since start, for pay-up-to-status.
+type Tally struct {
+	mu                sync.Mutex // protects everything below
+	approved, refused uint64
+	recent            []json.RawMessage // the last few, newest last: {"time",…told}
 }
 
-func (g *Guard) status() Status {
-	st := Status{Version: g.Version, Budgets: []BudgetStatus{}, RecentRefusals: []json.RawMessage{}, Runes: []AllowanceStatus{}}
-	if lim, ok := g.Limit(); ok {
+const recentRefusals = 10
+
+// Approval counts an approved spend.
+func (t *Tally) Approval() {
+	t.mu.Lock()
+	t.approved++
+	t.mu.Unlock()
+}
+
+// Refusal counts a refusal; told is its pay_up_to_refused notification.
+func (t *Tally) Refusal(told json.RawMessage) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.refused++
+	rec := fmt.Appendf(nil, `{"time":%d,`, time.Now().Unix())
+	t.recent = append(t.recent, append(rec, told[1:]...))
+	if len(t.recent) > recentRefusals {
+		t.recent = t.recent[1:]
+	}
+}
+
+// ServeStatus answers pay-up-to-status.
+func (m *Methods) ServeStatus(jsonrpc.Value) (any, error) {
+	return m.Status(), nil
+}
+
+// Status is the guard's state now.
+func (m *Methods) Status() Status {
+	st := Status{Version: m.Version, Budgets: []BudgetStatus{}, RecentRefusals: []json.RawMessage{}, Runes: []AllowanceStatus{}}
+	if lim, ok := m.Options.Limit(); ok {
 		n := uint64(lim)
 		st.Limit, st.LimitMSat = lim.BTC(), &n
 	}
-	ls := g.ledger.Status()
+	ls := m.Ledger.Status()
 	st.Budgets = budgets(ls.Windows, ls.Loaded)
 	for _, r := range ls.Runes {
 		a := AllowanceStatus{RuneID: r.ID, Budgets: budgets(r.Windows, ls.Loaded)}
@@ -71,14 +111,14 @@ func (g *Guard) status() Status {
 		}
 		st.Runes = append(st.Runes, a)
 	}
-	if x, ok := g.pauses.get(nodeKey); ok {
+	if x, ok := m.Pauses.Get(pause.Node); ok {
 		st.Paused = &x
 	}
-	st.PausedRunes = g.pauses.runes()
-	g.stats.mu.Lock()
-	st.Approved, st.Refused = g.stats.approved, g.stats.refused
-	st.RecentRefusals = append(st.RecentRefusals, g.stats.recent...)
-	g.stats.mu.Unlock()
+	st.PausedRunes = m.Pauses.Runes()
+	m.Tally.mu.Lock()
+	st.Approved, st.Refused = m.Tally.approved, m.Tally.refused
+	st.RecentRefusals = append(st.RecentRefusals, m.Tally.recent...)
+	m.Tally.mu.Unlock()
 	switch {
 	case ls.Loaded:
 		st.History = "read"

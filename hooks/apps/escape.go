@@ -1,4 +1,4 @@
-package hooks
+package apps
 
 import (
 	"strings"
@@ -13,9 +13,9 @@ import (
 // rune-allowance-required, for any rune). Read from each version's
 // command list, v23.08–v26.06.
 
-// escapes says why an app whose rune's id is rid may not run method
-// with params, or "".
-func escapes(method string, params jsonrpc.Value, rid string) string {
+// Escape says why an app whose rune's id is rid may not run method with
+// params, or "".
+func Escape(method string, params jsonrpc.Value, rid string) string {
 	switch method {
 	case "pay-up-to-resume":
 		return "an app may not lift a pause"

@@ -1,0 +1,77 @@
+package hooks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/refuse"
+	"github.com/payupto/pay-up-to/hooks/wallet"
+)
+
+// On-chain spends. A transaction counts from when lightningd signs it
+// (signpsbt, and splice_signed) or sends it (sendpsbt), once: whoever
+// holds a signed transaction can broadcast it. The commands that build
+// one (withdraw, txprepare, fundchannel…) are priced too, to refuse
+// before anything is built; a close, which lightningd signs itself,
+// counts at the command.
+
+// onChain answers an on-chain command: its price, then what of it leaves
+// the node (only lightningd knows its wallet, so the answer waits for
+// it, off the stdin loop), then the ledger.
+func (g *Guard) onChain(c *command) any {
+	o, err := price.OnChainSpend(c.method, c.params, g.version())
+	if err != nil {
+		return g.answer(c, refuse.Price(c.method, err))
+	}
+	if len(o.Outputs) == 0 && o.Peer == 0 && len(o.Committed) == 0 {
+		return continueAnswer
+	}
+	if o.TxID != "" && g.ledger.Counted(spendID(c, o)) {
+		return continueAnswer // signed, now sent: counted once
+	}
+	g.calls.Note(c.id, c.rune) // the calls it makes are charged to its rune
+	w := wallet.Node{C: g.rpc.Load(), Version: g.version(), Network: g.Options.Network()}
+	decide := func(ctx context.Context) *refuse.Refusal {
+		s, err := w.Leaving(ctx, g.Options.Trusted(), c.method, o)
+		if err != nil {
+			return refuse.Price(c.method, err)
+		}
+		return g.spendOnChain(c, o, s)
+	}
+	if w.C == nil {
+		return g.answer(c, decide(context.Background())) // nothing to ask: trusted destinations, or a refusal
+	}
+	return g.later(c, decide)
+}
+
+// spendOnChain asks the ledger; a gate and a close are counted.
+func (g *Guard) spendOnChain(c *command, o price.OnChain, s wallet.Spend) *refuse.Refusal {
+	if why := g.Options.Configured(); why != "" {
+		return refuse.Unverified(c.method, why, "", "")
+	}
+	limit, hasLimit := g.Options.Limit()
+	sp := ledger.OnChain{ID: spendID(c, o), Leaving: s.Leaving, Fee: s.Fee, Rune: c.rune}
+	if v := g.ledger.SpendOnChain(sp, limit, hasLimit, !o.Check); v != nil {
+		return refuse.Chain(c.method, v, s.Leaving, s.Fee, s.Dests, s.Unknown)
+	}
+	if !o.Check {
+		g.tally.Approval()
+	}
+	return nil
+}
+
+// spendID names what a spend counts: a transaction by its txid, any
+// other (a close, an open's push) by the call.
+func spendID(c *command, o price.OnChain) ledger.Hash {
+	if o.TxID != "" {
+		if b, err := hex.DecodeString(o.TxID); err == nil && len(b) == 32 {
+			return ledger.Hash(b)
+		}
+	}
+	return sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d", c.method, c.id, time.Now().UnixNano()))
+}

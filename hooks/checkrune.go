@@ -1,0 +1,136 @@
+package hooks
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks/apps"
+	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/refuse"
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// checkRune answers a checkrune call, which commando and clnrest make
+// before each command an app runs (see package apps): refused while the
+// rune is paused, for a command an app may not run, or for a spend its
+// allowance cannot cover (commando relays the error as "Invalid rune:
+// <message>"; a result without "valid" would kill it); else continued,
+// and the spend noted as the rune's once lightningd says the rune is its
+// own.
+func (g *Guard) checkRune(c *command) any {
+	a, err := price.Read("checkrune", c.params, g.version())
+	if err != nil || len(a["rune"]) != 1 || len(a["method"]) != 1 {
+		return continueAnswer // lightningd refuses it
+	}
+	method, _ := a["method"][0].String()
+	rune, _ := a["rune"][0].String()
+	rid, err := apps.RuneID(rune)
+	if err != nil || method == "" {
+		return continueAnswer // lightningd refuses it
+	}
+	inner := jsonrpc.Value("[]")
+	if ps := a["params"]; len(ps) == 1 {
+		inner = append(jsonrpc.Value(nil), ps[0]...)
+	}
+	asked := &command{method: method, params: inner, kind: kindOf(method)}
+	if r := g.mayRun(asked, rid); r != nil {
+		return g.answer(c, r)
+	}
+	if !asked.spends() || !g.ledger.Allowed(rid) {
+		return continueAnswer
+	}
+	// What cannot be priced here (a BIP353 name) is priced, or refused,
+	// at the command or its preapprove call, and charged to the rune.
+	if amt, total, key, subj, ok := g.runePrice(asked); ok {
+		if v := g.ledger.Check(rid, amt, total); v != nil {
+			return g.answer(c, refuse.Payment("checkrune", v, key, subj))
+		}
+	}
+	rpc := g.rpc.Load()
+	if rpc == nil {
+		return g.answer(c, refuse.Unverified("checkrune", "pay-up-to cannot check runes before it is connected to lightningd", "rune_id", rid))
+	}
+	return jsonrpc.Deferred(func(reply func(any, error)) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if apps.IsOurs(ctx, rpc, rune) {
+			g.claims.Add(rid, method, inner)
+		}
+		reply(continueAnswer, nil)
+	})
+}
+
+// mayRun refuses what the app whose rune's unique id is rid may not run
+// now: anything while its rune is paused; a command that would change
+// or step around the guard, when the rune has an allowance or every rune
+// must; a spend, when every rune must have an allowance and it has none.
+func (g *Guard) mayRun(c *command, rid string) *refuse.Refusal {
+	if x, ok := g.pauses.Get(rid); ok {
+		return refuse.Paused(c.method, x.RuneID, x.Since, x.Reason)
+	}
+	allowed, required := g.ledger.Allowed(rid), g.Options.RuneRequired()
+	if why := apps.Escape(c.method, c.params, rid); why != "" && (allowed || required) {
+		return refuse.NotForApps(rid, c.method, why)
+	}
+	if c.spends() && !allowed && required {
+		return refuse.NoAllowance(rid)
+	}
+	return nil
+}
+
+// runePrice is what a command asks of a rune's allowance: the amount for
+// the recipient and the most it may take with fees; ok is false when it
+// cannot be told here.
+func (g *Guard) runePrice(c *command) (amt, total amount.MSat, key, subj string, ok bool) {
+	switch c.kind {
+	case onChain:
+		return g.runePriceOnChain(c)
+	case send:
+		s, err := g.readSend(c)
+		if err != nil {
+			return 0, 0, "", "", false
+		}
+		return s.Sent, s.Sent, "payment_hash", s.Key.Hash.String(), true
+	}
+	p, r := g.quote(c, false, false)
+	sum, fits := p.Total()
+	if r != nil || !p.Known || !fits {
+		return 0, 0, "", "", false
+	}
+	return p.Amount, sum, p.Key, p.Subject, true
+}
+
+// runePriceOnChain is what an on-chain command asks of a rune's
+// allowance, without asking lightningd which outputs are the wallet's:
+// an app is held to every output not trusted (the exact amounts of a
+// withdraw of "all" are charged at its signpsbt and sendpsbt).
+func (g *Guard) runePriceOnChain(c *command) (amt, total amount.MSat, key, subj string, ok bool) {
+	o, err := price.OnChainSpend(c.method, c.params, g.version())
+	if err != nil {
+		return 0, 0, "", "", false
+	}
+	t := g.Options.Trusted()
+	var dests []string
+	for _, out := range append(o.Outputs, o.Committed...) {
+		if t.Script(out.Script) || out.All {
+			continue
+		}
+		m := amount.MSat(out.Sat) * 1000
+		if out.Sat > 21e14 || amt+m < amt {
+			return 0, 0, "", "", false
+		}
+		amt += m
+		dests = append(dests, out.Where(g.Options.Network()))
+	}
+	if o.Channel != "" || amt+o.Peer < amt {
+		return 0, 0, "", "", false // a close's balance is priced at the command
+	}
+	amt += o.Peer
+	total = amt
+	if o.FeeKnown && total+amount.MSat(o.Fee)*1000 >= total && o.Fee <= 21e14 {
+		total += amount.MSat(o.Fee) * 1000
+	}
+	return amt, total, "destination", strings.Join(dests, ","), true
+}

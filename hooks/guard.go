@@ -1,0 +1,181 @@
+// Package hooks is pay-up-to's rpc_command hook: it reads each forwarded
+// command that may spend, runs the guard's checks on it in one order,
+// and answers continue or a refusal.
+//
+// The checks live in the packages under hooks: pause (what is paused),
+// apps (which app asks, and what it may not run), trust (trusted
+// payees), price (what a command spends), wallet (what of an on-chain
+// spend leaves the node), preimages (payments to ourselves), ledger
+// (limits, budgets and allowances) and refuse (the answers). records
+// keeps the ledger in step with lightningd, store keeps the guard's own
+// records, options holds the operator's options and operator serves the
+// operator's methods.
+package hooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/payupto/pay-up-to/hooks/apps"
+	"github.com/payupto/pay-up-to/hooks/intents"
+	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/operator"
+	"github.com/payupto/pay-up-to/hooks/options"
+	"github.com/payupto/pay-up-to/hooks/pause"
+	"github.com/payupto/pay-up-to/hooks/preimages"
+	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/records"
+	"github.com/payupto/pay-up-to/hooks/refuse"
+	"github.com/payupto/pay-up-to/hooks/store"
+	"github.com/payupto/pay-up-to/jsonrpc"
+)
+
+// RefusedTopic is the notification sent for every refusal.
+const RefusedTopic = "pay_up_to_refused"
+
+// continueAnswer lets the command run, untouched.
+var continueAnswer = json.RawMessage(`{"result":"continue"}`)
+
+// Guard is the rpc_command hook handler. Until a limit or budget is set
+// it refuses every spend.
+type Guard struct {
+	// Options are the operator's options; Operator serves the operator's
+	// methods; Records takes lightningd's notifications of payments.
+	Options  *options.Options
+	Operator *operator.Methods
+	Records  *records.Keeper
+
+	out       jsonrpc.Notifier // nil in tests
+	ledger    *ledger.Ledger
+	tally     operator.Tally
+	pauses    pause.Book
+	claims    apps.Claims     // runes checkrune let through
+	calls     apps.Calls      // runes of on-chain commands, for the calls they make
+	preimages preimages.Watch // who chose our invoices' preimages
+	intents   intents.Book
+	// xpayTakesPay: the last pay seen reaching preapproveinvoice ran as
+	// xpay-as-pay.
+	xpayTakesPay atomic.Bool
+	cln          atomic.Int32                   // lightningd's version (a price.Version), 0 until known
+	rpc          atomic.Pointer[jsonrpc.Client] // lightningd, once its records are read
+}
+
+// New makes a guard that tells refusals, pauses and log lines to out
+// (nil: nowhere) and shows version in pay-up-to-status.
+func New(out jsonrpc.Notifier, version string) *Guard {
+	g := &Guard{out: out, ledger: ledger.New(time.Now)}
+	g.Options = &options.Options{Ledger: g.ledger}
+	g.Records = &records.Keeper{Ledger: g.ledger, Log: g.logf}
+	g.Operator = &operator.Methods{Ledger: g.ledger, Options: g.Options, Pauses: &g.pauses, Tally: &g.tally,
+		Conn: g.conn, Out: out, Version: version}
+	return g
+}
+
+// ServeRPC answers one rpc_command hook call: it reads the command, then
+// checks it in order (a pause; an app's rune and its allowance; trust;
+// the price against limit and budget in the ledger), then answers once.
+func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
+	c := g.read(params)
+	switch c.kind {
+	case untouched:
+		return continueAnswer, nil
+	case invoice:
+		g.preimages.Note(c.params, price.Order(c.method, g.version()))
+		return continueAnswer, nil
+	case runeCheck:
+		return g.checkRune(c), nil
+	}
+	if r := g.paused(c); r != nil {
+		return g.answer(c, r), nil
+	}
+	switch c.kind {
+	case onChain:
+		return g.onChain(c), nil
+	case send:
+		return g.send(c), nil
+	default:
+		return g.payment(c), nil
+	}
+}
+
+// paused refuses a spend while the node is paused, or one it cannot read.
+// A pay that xpay runs is refused at its preapproveinvoice.
+func (g *Guard) paused(c *command) *refuse.Refusal {
+	if x, ok := g.pauses.Get(pause.Node); ok && !(c.method == rewritten && g.xpayTakesPay.Load()) {
+		return refuse.Paused(c.method, x.RuneID, x.Since, x.Reason)
+	}
+	if c.err != nil {
+		return refuse.Unverified("a command", "cannot read the command: "+c.err.Error(), "", "")
+	}
+	return nil
+}
+
+// answer is continue for nil, else the refusal, told.
+func (g *Guard) answer(c *command, r *refuse.Refusal) json.RawMessage {
+	if r == nil {
+		return continueAnswer
+	}
+	told := r.Told(c.method)
+	g.tally.Refusal(told)
+	if g.out != nil {
+		g.out.Log("info", "refused %s (code %d): %s", c.method, r.Code, r.Message)
+		g.out.Notify(RefusedTopic, told)
+	}
+	return r.Answer()
+}
+
+// later answers off the stdin loop what decide decides by asking
+// lightningd, whose calls pass this very hook. c's params are kept: the
+// loop reuses what it read them from.
+func (g *Guard) later(c *command, decide func(ctx context.Context) *refuse.Refusal) jsonrpc.Deferred {
+	c.params = append(jsonrpc.Value(nil), c.params...)
+	return func(reply func(any, error)) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		reply(g.answer(c, decide(ctx)), nil)
+	}
+}
+
+// Fallback answers when ServeRPC panicked or the request was too large to
+// read: a command that may spend is refused, any other continues.
+func (g *Guard) Fallback(params jsonrpc.Value, cause error) any {
+	c := readCommand(params)
+	if !c.spends() {
+		return continueAnswer
+	}
+	why := "internal error (" + cause.Error() + ")"
+	if errors.Is(cause, jsonrpc.ErrTruncated) {
+		why = "the request is too large to check, or cut off"
+	}
+	method := c.method
+	if method == "" {
+		method = "a command"
+	}
+	return refuse.Unverified(method, why, "", "").Answer()
+}
+
+// Ready returns why the guard cannot run with the options it has on
+// network (lightningd's: "bitcoin", "regtest"…), or "".
+func (g *Guard) Ready(network string) string { return g.Options.Ready(network) }
+
+// version is lightningd's, once known.
+func (g *Guard) version() price.Version { return price.Version(g.cln.Load()) }
+
+// conn is lightningd, its version and the guard's store, once connected.
+func (g *Guard) conn() (*jsonrpc.Client, price.Version, store.Store) {
+	c := g.rpc.Load()
+	if c == nil {
+		return nil, g.version(), nil
+	}
+	return c, g.version(), store.Datastore{C: c}
+}
+
+// logf reports through lightningd's log, when there is one.
+func (g *Guard) logf(level, format string, args ...any) {
+	if g.out != nil {
+		g.out.Log(level, format, args...)
+	}
+}

@@ -1,0 +1,153 @@
+package hooks
+
+import (
+	"context"
+	"strings"
+
+	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks/intents"
+	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/refuse"
+)
+
+// tellsPreapprove lists the payment commands whose later preapproveinvoice call
+// must learn from them: the amount of an amountless invoice, and what a
+// pay that xpay runs allowed in fees.
+var tellsPreapprove = map[string]bool{"pay": true, "xpay": true, "sendamount": true}
+
+// rewritten: xpay may rewrite pay into xpay-as-pay; lightningd then
+// ignores a refusal of the original (or, from a hook ordered before xpay,
+// crashes), so while xpay takes pay over, pay is refused at its
+// preapproveinvoice call. Before v24.05 legacy pay wraps a
+// preapproveinvoice error in its own message, so there (and whenever
+// xpay is not taking over) pay is refused directly.
+const rewritten = "pay"
+
+// payment answers a payment command or its preapprove call: whom it pays
+// (a trusted node, as lightningd vouches, when the operator named any),
+// then its price against the limit, then the ledger.
+func (g *Guard) payment(c *command) any {
+	t, rpc := g.Options.Trusted(), g.rpc.Load()
+	if !t.HasNodes() || rpc == nil {
+		return g.answer(c, g.pay(c, false))
+	}
+	return g.later(c, func(ctx context.Context) *refuse.Refusal {
+		p, err := price.Lightning(c.method, c.params, g.version(), g.xpayTakesPay.Load())
+		return g.pay(c, err == nil && t.Pays(ctx, rpc, p, g.ledger.NodeID()))
+	})
+}
+
+// pay decides a payment whose payee is trusted if trusted.
+func (g *Guard) pay(c *command, trusted bool) *refuse.Refusal {
+	if c.method == "preapproveinvoice" {
+		g.learnPayPath(c.id)
+	}
+	declined := c.method == rewritten && price.PayerOf(c.method, c.params, true) == price.Legacy
+	p, r := g.quote(c, true, trusted)
+	if r == nil && !p.Known && c.rune != "" && tellsPreapprove[c.method] {
+		// Priced at its preapproveinvoice call (a BIP353 name): the rune
+		// goes there.
+		g.intents.Add(intents.Intent{ID: c.id, Invoice: amount.Canonical(p.Subject), Rune: c.rune, Paid: true, Unpriced: true, Declined: declined})
+	}
+	handedOver := c.method == rewritten && g.xpayTakesPay.Load() && !declined
+	if r != nil || !p.Known {
+		if handedOver {
+			return nil // refused at preapproveinvoice
+		}
+		return r
+	}
+	if tellsPreapprove[c.method] {
+		// xpay's preapproveinvoice for pay reserves what pay allowed.
+		g.intents.Add(intents.Intent{ID: c.id, Invoice: amount.Canonical(p.Subject), Hash: p.Hash, Fee: p.Fee, Retry: p.Retry, Rune: c.rune, Paid: true, Declined: declined})
+	}
+	if handedOver {
+		return nil // reserved, or refused, at preapproveinvoice
+	}
+	return g.reserve(c, p, trusted)
+}
+
+// quote prices a payment command and holds it to the limit unless its
+// payee is trusted, or refuses it (above the limit, or not to be
+// priced). record keeps what a later preapprove call needs to know.
+func (g *Guard) quote(c *command, record, trusted bool) (price.Payment, *refuse.Refusal) {
+	if why := g.Options.Configured(); why != "" {
+		return price.Payment{}, refuse.Unverified(c.method, why, "", "")
+	}
+	p, err := price.Lightning(c.method, c.params, g.version(), g.xpayTakesPay.Load())
+	if err != nil {
+		return p, refuse.Price(c.method, err)
+	}
+	if p.NeedsAmount {
+		m, ok := g.intents.Lookup(c.id, amount.Canonical(p.Subject))
+		if !ok {
+			return price.Payment{}, refuse.Unverified(c.method, "the invoice has no amount and no paying command gave one", p.Key, p.Subject)
+		}
+		p.Amount, p.Known, p.NeedsAmount = m, true, false
+		if p.Fee, err = price.FeeAllowance(c.method, price.PayerOf(c.method, c.params, false), nil, m); err != nil {
+			return price.Payment{}, refuse.Unverified(c.method, err.Error(), p.Key, p.Subject)
+		}
+		p.Retry, _ = price.RetryFor(nil)
+	}
+	if record && tellsPreapprove[c.method] {
+		for _, inv := range p.Amountless {
+			g.intents.Add(intents.Intent{ID: c.id, Invoice: inv, Amount: p.Amount})
+		}
+	}
+	if limit, ok := g.Options.Limit(); ok && p.Amount > limit && !trusted {
+		return price.Payment{}, refuse.OverLimit(p.What, p.Amount, limit, p.Key, p.Subject)
+	}
+	return p, nil
+}
+
+// reserve records an approved payment so its parts can be bounded, and
+// holds its amount plus fee allowance against the budget. A preapprove
+// call made by a command approved already only adds what it reveals (an
+// offer's invoice hash, a keysend's hash).
+func (g *Guard) reserve(c *command, p price.Payment, trusted bool) *refuse.Refusal {
+	id, rune, fee, retry := c.id, c.rune, p.Fee, p.Retry
+	hash := ledger.Hash(p.Hash)
+	if strings.HasPrefix(c.method, "preapprove") {
+		if g.ledger.Attach(id, hash, p.Dest, p.Amount) {
+			return nil
+		}
+		// From a command not seen (pay taken over by xpay) or a client.
+		if i := strings.LastIndexByte(id, '/'); i > 0 {
+			id = id[:i]
+		}
+		if in, ok := g.intents.Find(id, amount.Canonical(p.Subject), hash); ok {
+			rune = in.Rune
+			if !in.Unpriced {
+				fee, retry = in.Fee, in.Retry // what the paying command allowed
+			}
+		}
+	}
+	total := p.Amount + fee
+	if total < fee {
+		return refuse.Unverified(c.method, "the amount and fee allowance overflow", p.Key, p.Subject)
+	}
+	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: hash, Method: c.method, Dest: p.Dest, Amount: p.Amount, Allowance: total, Retry: retry, Rune: rune, Trusted: trusted})
+	if v != nil {
+		return refuse.Payment(c.method, v, p.Key, p.Subject)
+	}
+	g.tally.Approval()
+	return nil
+}
+
+// learnPayPath notes from a preapproveinvoice call's id whether the last
+// `pay` ran as xpay-as-pay (xpay-handle-pay) or as legacy pay. Guessing
+// wrong is safe either way: a refusal of a rewritten pay is ignored (and
+// logged) and preapproveinvoice refuses; a pay that is not rewritten gets
+// refused at preapproveinvoice, only less tidily before v24.05.
+func (g *Guard) learnPayPath(id string) {
+	switch {
+	case strings.Contains(id, "/cln:xpay-as-pay#"):
+		g.xpayTakesPay.Store(true)
+	case strings.Contains(id, "/cln:pay#"):
+		// Unless xpay declined to rewrite this one pay.
+		caller, _, _ := strings.Cut(id, "/cln:pay#")
+		if !g.intents.Declined(caller) {
+			g.xpayTakesPay.Store(false)
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package hooks
+
+import (
+	"context"
+
+	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/refuse"
+)
+
+// send answers a low-level send (sendpay, sendonion,
+// injectpaymentonion): its price, a payment to ourselves told apart,
+// then the ledger, which bounds every HTLC by what was approved for its
+// payment, or else by the limit. A send to ourselves above the limit
+// passes only while lightningd alone knows its preimage, which it asks.
+func (g *Guard) send(c *command) any {
+	s, err := g.readSend(c)
+	if err != nil {
+		if s.Key.Hash.IsZero() {
+			return g.answer(c, refuse.Unverified(c.method, err.Error(), "", ""))
+		}
+		return g.answer(c, refuse.Unverified(c.method, err.Error(), "payment_hash", s.Key.Hash.String()))
+	}
+	limit, hasLimit := g.Options.Limit()
+	v := g.ledger.Admit(s, limit, hasLimit)
+	rpc := g.rpc.Load()
+	if v == nil || v.Reason != ledger.OverLimit || !s.Self || rpc == nil {
+		return g.answer(c, refuse.Send(c.method, s, v))
+	}
+	return g.later(c, func(ctx context.Context) *refuse.Refusal {
+		ok, why := g.preimages.Secret(ctx, rpc, s.Key.Hash)
+		s.Trusted = ok
+		r := refuse.Send(c.method, s, g.ledger.Admit(s, limit, hasLimit))
+		if r != nil && why != "" && r.Code == refuse.CodeOverLimit {
+			r.Message += ": " + why
+		}
+		return r
+	})
+}
+
+// readSend prices a low-level send (price.Send) for the ledger: which
+// rune authorised it, and whether it is a payment to ourselves.
+func (g *Guard) readSend(c *command) (ledger.Send, error) {
+	s := ledger.Send{ID: c.id, Rune: c.rune}
+	p, err := price.Send(c.method, c.params, g.version())
+	s.Key = ledger.PartKey{Hash: ledger.Hash(p.Hash), GroupID: p.GroupID, PartID: p.PartID}
+	if err != nil {
+		return s, err
+	}
+	s.Sent, s.Unpriced = p.Sent, p.Unpriced
+	switch {
+	case p.Empty:
+		s.Self, s.Trusted = true, true // paying our own invoice: no HTLC
+	case p.LastHop != "" && p.LastHop == g.ledger.NodeID():
+		// A route around to our own node (a rebalance).
+		if p.BadLast != nil {
+			return s, p.BadLast
+		}
+		s.Self, s.Delivered = true, p.Delivered
+	}
+	return s, nil
+}
