@@ -201,7 +201,7 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 		},
 		Topics: []string{hooks.RefusedTopic, operator.PausedTopic, operator.ResumedTopic},
 		Init: func(c manifest.Config) string {
-			if why := guard.Ready(c.Network); why != "" {
+			if why := guard.Options.Ready(c.Network); why != "" {
 				return why
 			}
 			if history {

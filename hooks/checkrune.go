@@ -86,7 +86,12 @@ func (g *Guard) mayRun(c *command, rid string) *refuse.Refusal {
 func (g *Guard) runePrice(c *command) (amt, total amount.MSat, key, subj string, ok bool) {
 	switch c.kind {
 	case onChain:
-		return g.runePriceOnChain(c)
+		o, err := price.OnChainSpend(c.method, c.params, g.version())
+		if err != nil {
+			return 0, 0, "", "", false
+		}
+		amt, total, dests, ok := o.Upper(g.Options.Trusted().Script, g.Options.Network())
+		return amt, total, "destination", strings.Join(dests, ","), ok
 	case send:
 		s, err := g.readSend(c)
 		if err != nil {
@@ -100,37 +105,4 @@ func (g *Guard) runePrice(c *command) (amt, total amount.MSat, key, subj string,
 		return 0, 0, "", "", false
 	}
 	return p.Amount, sum, p.Key, p.Subject, true
-}
-
-// runePriceOnChain is what an on-chain command asks of a rune's
-// allowance, without asking lightningd which outputs are the wallet's:
-// an app is held to every output not trusted (the exact amounts of a
-// withdraw of "all" are charged at its signpsbt and sendpsbt).
-func (g *Guard) runePriceOnChain(c *command) (amt, total amount.MSat, key, subj string, ok bool) {
-	o, err := price.OnChainSpend(c.method, c.params, g.version())
-	if err != nil {
-		return 0, 0, "", "", false
-	}
-	t := g.Options.Trusted()
-	var dests []string
-	for _, out := range append(o.Outputs, o.Committed...) {
-		if t.Script(out.Script) || out.All {
-			continue
-		}
-		m := amount.MSat(out.Sat) * 1000
-		if out.Sat > 21e14 || amt+m < amt {
-			return 0, 0, "", "", false
-		}
-		amt += m
-		dests = append(dests, out.Where(g.Options.Network()))
-	}
-	if o.Channel != "" || amt+o.Peer < amt {
-		return 0, 0, "", "", false // a close's balance is priced at the command
-	}
-	amt += o.Peer
-	total = amt
-	if o.FeeKnown && total+amount.MSat(o.Fee)*1000 >= total && o.Fee <= 21e14 {
-		total += amount.MSat(o.Fee) * 1000
-	}
-	return amt, total, "destination", strings.Join(dests, ","), true
 }

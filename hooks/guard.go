@@ -49,28 +49,37 @@ type Guard struct {
 	Records  *records.Keeper
 
 	out       jsonrpc.Notifier // nil in tests
+	logf      func(level, format string, args ...any)
 	ledger    *ledger.Ledger
 	tally     operator.Tally
 	pauses    pause.Book
-	claims    apps.Claims     // runes checkrune let through
-	calls     apps.Calls      // runes of on-chain commands, for the calls they make
-	preimages preimages.Watch // who chose our invoices' preimages
-	intents   intents.Book
-	// xpayTakesPay: the last pay seen reaching preapproveinvoice ran as
-	// xpay-as-pay.
-	xpayTakesPay atomic.Bool
-	cln          atomic.Int32                   // lightningd's version (a price.Version), 0 until known
-	rpc          atomic.Pointer[jsonrpc.Client] // lightningd, once its records are read
+	claims    apps.Claims                    // runes checkrune let through
+	calls     apps.Calls                     // runes of on-chain commands, for the calls they make
+	preimages preimages.Watch                // who chose our invoices' preimages
+	intents   intents.Book                   // what paying commands asked for, and who runs pay
+	cln       atomic.Int32                   // lightningd's version (a price.Version), 0 until known
+	rpc       atomic.Pointer[jsonrpc.Client] // lightningd, once its records are read
 }
 
 // New makes a guard that tells refusals, pauses and log lines to out
 // (nil: nowhere) and shows version in pay-up-to-status.
 func New(out jsonrpc.Notifier, version string) *Guard {
-	g := &Guard{out: out, ledger: ledger.New(time.Now)}
+	g := &Guard{out: out, ledger: ledger.New(time.Now), logf: func(string, string, ...any) {}}
+	if out != nil {
+		g.logf = out.Log
+	}
+	// conn is lightningd, its version and the guard's store, once connected.
+	conn := func() (*jsonrpc.Client, price.Version, store.Store) {
+		c := g.rpc.Load()
+		if c == nil {
+			return nil, g.version(), nil
+		}
+		return c, g.version(), store.Datastore{C: c}
+	}
 	g.Options = &options.Options{Ledger: g.ledger}
 	g.Records = &records.Keeper{Ledger: g.ledger, Log: g.logf}
 	g.Operator = &operator.Methods{Ledger: g.ledger, Options: g.Options, Pauses: &g.pauses, Tally: &g.tally,
-		Conn: g.conn, Out: out, Version: version}
+		Conn: conn, Out: out, Version: version}
 	return g
 }
 
@@ -104,7 +113,7 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 // paused refuses a spend while the node is paused, or one it cannot read.
 // A pay that xpay runs is refused at its preapproveinvoice.
 func (g *Guard) paused(c *command) *refuse.Refusal {
-	if x, ok := g.pauses.Get(pause.Node); ok && !(c.method == rewritten && g.xpayTakesPay.Load()) {
+	if x, ok := g.pauses.Get(pause.Node); ok && !(c.method == rewritten && g.intents.XpayTakesPay()) {
 		return refuse.Paused(c.method, x.RuneID, x.Since, x.Reason)
 	}
 	if c.err != nil {
@@ -120,8 +129,8 @@ func (g *Guard) answer(c *command, r *refuse.Refusal) json.RawMessage {
 	}
 	told := r.Told(c.method)
 	g.tally.Refusal(told)
+	g.logf("info", "refused %s (code %d): %s", c.method, r.Code, r.Message)
 	if g.out != nil {
-		g.out.Log("info", "refused %s (code %d): %s", c.method, r.Code, r.Message)
 		g.out.Notify(RefusedTopic, told)
 	}
 	return r.Answer()
@@ -157,25 +166,5 @@ func (g *Guard) Fallback(params jsonrpc.Value, cause error) any {
 	return refuse.Unverified(method, why, "", "").Answer()
 }
 
-// Ready returns why the guard cannot run with the options it has on
-// network (lightningd's: "bitcoin", "regtest"…), or "".
-func (g *Guard) Ready(network string) string { return g.Options.Ready(network) }
-
 // version is lightningd's, once known.
 func (g *Guard) version() price.Version { return price.Version(g.cln.Load()) }
-
-// conn is lightningd, its version and the guard's store, once connected.
-func (g *Guard) conn() (*jsonrpc.Client, price.Version, store.Store) {
-	c := g.rpc.Load()
-	if c == nil {
-		return nil, g.version(), nil
-	}
-	return c, g.version(), store.Datastore{C: c}
-}
-
-// logf reports through lightningd's log, when there is one.
-func (g *Guard) logf(level, format string, args ...any) {
-	if g.out != nil {
-		g.out.Log(level, format, args...)
-	}
-}

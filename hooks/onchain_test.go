@@ -88,7 +88,7 @@ func psbtV0(inputs []int64, outs []amount.TxOut) (string, string) {
 func chainGuard(t *testing.T, limit, budget string, ours []string, chans string) *Guard {
 	g := guard(t, limit)
 	assert.NilError(t, g.Options.SetBudget(budget))
-	assert.Equal(t, g.Ready("regtest"), "")
+	assert.Equal(t, g.Options.Ready("regtest"), "")
 	g.cln.Store(2606)
 	g.ledger.Load(nil, ledger.Saved{}, "02self")
 	mine, theirs := net.Pipe()
@@ -232,7 +232,7 @@ func TestTrustedDestinations(t *testing.T) {
 		assert.ErrorContains(t, g.Options.SetTrusted(bad), "neither a node id nor an address", bad)
 	}
 	assert.NilError(t, g.Options.SetTrusted("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4, 021454364f0fb80ef0018b42605e9f17f4e6f13cdcbdc16dd1686970fb11fd3235"))
-	assert.Assert(t, strings.Contains(g.Ready("regtest"), "is a bitcoin address, and this node is on regtest"))
+	assert.Assert(t, strings.Contains(g.Options.Ready("regtest"), "is a bitcoin address, and this node is on regtest"))
 	assert.ErrorContains(t, g.Options.CheckTrusted("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"), "this node is on regtest")
 	assert.NilError(t, g.Options.SetTrusted(""))
 }

@@ -72,7 +72,7 @@ func TestPositionalEqualsNamed(t *testing.T) {
 				assert.NilError(t, g.Options.SetBudget("1btc/1d"))
 				g.ledger.Load(nil, ledger.Saved{}, "02self")
 				if tt.method == "pay" {
-					g.xpayTakesPay.Store(false)
+					g.intents.SetXpayTakesPay(false)
 				}
 				code, data := verdict(t, g, hook(tt.method, "1", params))
 				assert.Equal(t, code, int64(0), "%v", data)
@@ -111,7 +111,7 @@ func TestBudgetToTheLastMsat(t *testing.T) {
 			g := guard(t, "0.01btc")
 			assert.NilError(t, g.Options.SetBudget(fmt.Sprintf("%dmsat/1d", room)))
 			g.ledger.Load(nil, ledger.Saved{}, "02self")
-			g.xpayTakesPay.Store(tt.xpay)
+			g.intents.SetXpayTakesPay(tt.xpay)
 			code, data := verdict(t, g, hook(tt.method, "1", tt.params))
 			if room == tt.total {
 				assert.Equal(t, code, int64(0), "%s %v: %v", tt.method, tt.params, data)
@@ -151,7 +151,7 @@ func TestPayEnded(t *testing.T) {
 		g := guard(t, "0.01btc")
 		assert.NilError(t, g.Options.SetBudget("1btc/1d"))
 		g.ledger.Load(nil, ledger.Saved{}, "02self")
-		g.xpayTakesPay.Store(true)
+		g.intents.SetXpayTakesPay(true)
 		c, data := verdict(t, g, hook("xpay", "1", map[string]any{"invstring": inv1m}))
 		assert.Equal(t, c, int64(0), "%v", data)
 		assert.Assert(t, g.ledger.Admit(ledger.Send{ID: "1/x", Key: ledger.PartKey{Hash: mustHash(t, hash), GroupID: 1, PartID: 1}, Sent: 100_000_100}, 0, false) == nil)

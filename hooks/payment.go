@@ -33,7 +33,7 @@ func (g *Guard) payment(c *command) any {
 		return g.answer(c, g.pay(c, false))
 	}
 	return g.later(c, func(ctx context.Context) *refuse.Refusal {
-		p, err := price.Lightning(c.method, c.params, g.version(), g.xpayTakesPay.Load())
+		p, err := price.Lightning(c.method, c.params, g.version(), g.intents.XpayTakesPay())
 		return g.pay(c, err == nil && t.Pays(ctx, rpc, p, g.ledger.NodeID()))
 	})
 }
@@ -41,7 +41,7 @@ func (g *Guard) payment(c *command) any {
 // pay decides a payment whose payee is trusted if trusted.
 func (g *Guard) pay(c *command, trusted bool) *refuse.Refusal {
 	if c.method == "preapproveinvoice" {
-		g.learnPayPath(c.id)
+		g.intents.LearnPayPath(c.id)
 	}
 	declined := c.method == rewritten && price.PayerOf(c.method, c.params, true) == price.Legacy
 	p, r := g.quote(c, true, trusted)
@@ -50,7 +50,7 @@ func (g *Guard) pay(c *command, trusted bool) *refuse.Refusal {
 		// goes there.
 		g.intents.Add(intents.Intent{ID: c.id, Invoice: amount.Canonical(p.Subject), Rune: c.rune, Paid: true, Unpriced: true, Declined: declined})
 	}
-	handedOver := c.method == rewritten && g.xpayTakesPay.Load() && !declined
+	handedOver := c.method == rewritten && g.intents.XpayTakesPay() && !declined
 	if r != nil || !p.Known {
 		if handedOver {
 			return nil // refused at preapproveinvoice
@@ -74,7 +74,7 @@ func (g *Guard) quote(c *command, record, trusted bool) (price.Payment, *refuse.
 	if why := g.Options.Configured(); why != "" {
 		return price.Payment{}, refuse.Unverified(c.method, why, "", "")
 	}
-	p, err := price.Lightning(c.method, c.params, g.version(), g.xpayTakesPay.Load())
+	p, err := price.Lightning(c.method, c.params, g.version(), g.intents.XpayTakesPay())
 	if err != nil {
 		return p, refuse.Price(c.method, err)
 	}
@@ -132,22 +132,4 @@ func (g *Guard) reserve(c *command, p price.Payment, trusted bool) *refuse.Refus
 	}
 	g.tally.Approval()
 	return nil
-}
-
-// learnPayPath notes from a preapproveinvoice call's id whether the last
-// `pay` ran as xpay-as-pay (xpay-handle-pay) or as legacy pay. Guessing
-// wrong is safe either way: a refusal of a rewritten pay is ignored (and
-// logged) and preapproveinvoice refuses; a pay that is not rewritten gets
-// refused at preapproveinvoice, only less tidily before v24.05.
-func (g *Guard) learnPayPath(id string) {
-	switch {
-	case strings.Contains(id, "/cln:xpay-as-pay#"):
-		g.xpayTakesPay.Store(true)
-	case strings.Contains(id, "/cln:pay#"):
-		// Unless xpay declined to rewrite this one pay.
-		caller, _, _ := strings.Cut(id, "/cln:pay#")
-		if !g.intents.Declined(caller) {
-			g.xpayTakesPay.Store(false)
-		}
-	}
 }

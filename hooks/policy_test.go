@@ -266,13 +266,13 @@ func TestFiltersCoverPolicy(t *testing.T) {
 // preapproveinvoice does not make the guard think xpay stopped taking pay.
 func TestXpayDeclines(t *testing.T) {
 	g := guard(t, "0.001btc")
-	g.xpayTakesPay.Store(true)
+	g.intents.SetXpayTakesPay(true)
 	code, _ := verdict(t, g, hook("pay", "cli:pay#1", []any{inv2m, nil, "label"}))
 	assert.Equal(t, code, int64(refuse.CodeOverLimit))
 	code, _ = verdict(t, g, hook("pay", "cli:pay#2", []any{inv100u, nil, "label"}))
 	assert.Equal(t, code, int64(0))
 	verdict(t, g, hook("preapproveinvoice", "cli:pay#2/cln:pay#5/pay:preapproveinvoice#2", []any{inv100u}))
-	assert.Assert(t, g.xpayTakesPay.Load())
+	assert.Assert(t, g.intents.XpayTakesPay())
 	code, _ = verdict(t, g, hook("pay", "cli:pay#3", []any{inv2m}))
 	assert.Equal(t, code, int64(0), "rewritten by xpay: refused at its preapproveinvoice")
 }

@@ -56,7 +56,7 @@ func (g *Guard) connect(c *jsonrpc.Client) error {
 	}
 	if c.Call(ctx, "listconfigs", map[string]any{"config": "xpay-handle-pay"}, &cfg) == nil {
 		if v := cfg.Configs["xpay-handle-pay"].ValueBool; v != nil {
-			g.xpayTakesPay.Store(*v)
+			g.intents.SetXpayTakesPay(*v)
 		}
 	}
 	st := store.Datastore{C: c}

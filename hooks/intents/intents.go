@@ -5,6 +5,7 @@ package intents
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/payupto/pay-up-to/amount"
@@ -22,6 +23,34 @@ type Book struct {
 	mu   sync.Mutex // protects ring and next
 	ring [1024]Intent
 	next int
+	// xpay: the last pay seen reaching preapproveinvoice ran as
+	// xpay-as-pay.
+	xpay atomic.Bool
+}
+
+// XpayTakesPay reports whether xpay runs pay (xpay-handle-pay), as last
+// told or learnt.
+func (t *Book) XpayTakesPay() bool { return t.xpay.Load() }
+
+// SetXpayTakesPay records lightningd's xpay-handle-pay.
+func (t *Book) SetXpayTakesPay(on bool) { t.xpay.Store(on) }
+
+// LearnPayPath notes from a preapproveinvoice call's id whether the last
+// pay ran as xpay-as-pay (xpay-handle-pay) or as legacy pay. Guessing
+// wrong is safe either way: a refusal of a rewritten pay is ignored (and
+// logged) and preapproveinvoice refuses; a pay that is not rewritten gets
+// refused at preapproveinvoice, only less tidily before v24.05.
+func (t *Book) LearnPayPath(id string) {
+	switch {
+	case strings.Contains(id, "/cln:xpay-as-pay#"):
+		t.xpay.Store(true)
+	case strings.Contains(id, "/cln:pay#"):
+		// Unless xpay declined to rewrite this one pay.
+		caller, _, _ := strings.Cut(id, "/cln:pay#")
+		if !t.Declined(caller) {
+			t.xpay.Store(false)
+		}
+	}
 }
 
 // Intent is what one paying command asked for.

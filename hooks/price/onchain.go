@@ -103,6 +103,35 @@ type OnChain struct {
 	Check bool
 }
 
+// Upper is the most o may send away without asking lightningd which
+// outputs are the wallet's: every output not trusted, its peer's share,
+// and with the fee, in msat, and where it goes (on network). An output of
+// "all" is left out: its amount is known once the transaction is built.
+// ok is false for a close (its balance is lightningd's to tell) and on
+// overflow.
+func (o OnChain) Upper(trusted func(script []byte) bool, network string) (amt, total amount.MSat, dests []string, ok bool) {
+	for _, out := range append(o.Outputs, o.Committed...) {
+		if trusted(out.Script) || out.All {
+			continue
+		}
+		m := amount.MSat(out.Sat) * 1000
+		if out.Sat > 21e14 || amt+m < amt {
+			return 0, 0, nil, false
+		}
+		amt += m
+		dests = append(dests, out.Where(network))
+	}
+	if o.Channel != "" || amt+o.Peer < amt {
+		return 0, 0, nil, false
+	}
+	amt += o.Peer
+	total = amt
+	if o.FeeKnown && total+amount.MSat(o.Fee)*1000 >= total && o.Fee <= 21e14 {
+		total += amount.MSat(o.Fee) * 1000
+	}
+	return amt, total, dests, true
+}
+
 // OnChainSpend prices an on-chain command (IsOnChain) on lightningd v.
 func OnChainSpend(method string, params jsonrpc.Value, v Version) (OnChain, error) {
 	a, err := Read(method, params, v)

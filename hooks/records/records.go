@@ -20,14 +20,8 @@ import (
 // Keeper reads lightningd's records into Ledger.
 type Keeper struct {
 	Ledger *ledger.Ledger
-	// Log, if set, reports through lightningd's log.
+	// Log reports through lightningd's log.
 	Log func(level, format string, args ...any)
-}
-
-func (k *Keeper) logf(level, format string, args ...any) {
-	if k.Log != nil {
-		k.Log(level, format, args...)
-	}
 }
 
 // savedKinds are the kinds of the ledger's records in the store.
@@ -76,7 +70,7 @@ func (k *Keeper) Keep(c *jsonrpc.Client, st store.Store) {
 			for _, h := range k.Ledger.Unconfirmed() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				if err := k.reconcile(ctx, c, h); err != nil {
-					k.logf("unusual", "%v", err)
+					k.Log("unusual", "%v", err)
 				}
 				cancel()
 			}
@@ -84,7 +78,7 @@ func (k *Keeper) Keep(c *jsonrpc.Client, st store.Store) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		n, err := k.flush(ctx, st)
 		if err != nil {
-			k.logf("unusual", "cannot write the ledger to the datastore: %v", err)
+			k.Log("unusual", "cannot write the ledger to the datastore: %v", err)
 		}
 		cancel()
 		if n >= 10_000 { // the first records of a big history: give back what writing them took
@@ -198,7 +192,7 @@ func (k *Keeper) creditPaid(ctx context.Context, c *jsonrpc.Client) {
 			} `json:"invoices"`
 		}
 		if err := c.Call(ctx, "listinvoices", map[string]any{"payment_hash": h.String()}, &res); err != nil {
-			k.logf("unusual", "listinvoices %s: %v", h, err)
+			k.Log("unusual", "listinvoices %s: %v", h, err)
 			continue
 		}
 		if len(res.Invoices) == 1 && res.Invoices[0].Status == "paid" {

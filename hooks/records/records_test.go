@@ -89,7 +89,7 @@ func TestLoad(t *testing.T) {
 	now := time.Now().Unix()
 	for _, paged := range []bool{true, false} {
 		c := node(12_345, paged, now)
-		k := &Keeper{Ledger: ledger.New(time.Now)}
+		k := &Keeper{Ledger: ledger.New(time.Now), Log: func(_, f string, a ...any) { t.Logf(f, a...) }}
 		ws, _ := ledger.ParseBudget("1btc/1d")
 		k.Ledger.SetWindows(ws)
 		st := &memory{m: map[[2]string]string{}}
@@ -99,7 +99,7 @@ func TestLoad(t *testing.T) {
 		assert.NilError(t, err)
 		assert.Assert(t, n > 0 && len(st.m) > 0)
 
-		k2 := &Keeper{Ledger: ledger.New(time.Now)}
+		k2 := &Keeper{Ledger: ledger.New(time.Now), Log: func(_, f string, a ...any) { t.Logf(f, a...) }}
 		k2.Ledger.SetWindows(ws)
 		assert.NilError(t, k2.Load(context.Background(), c, st, "02self"))
 		assert.Equal(t, k2.Ledger.Status().Windows[0].Spent, k.Ledger.Status().Windows[0].Spent)

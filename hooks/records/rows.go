@@ -159,7 +159,7 @@ func (k *Keeper) OnSendpay(method string, params jsonrpc.Value) {
 	}
 	r, _, err := w.row()
 	if err != nil {
-		k.logf("unusual", "cannot read %s: %v", method, err)
+		k.Log("unusual", "cannot read %s: %v", method, err)
 		return
 	}
 	k.Ledger.Resolve(r)
@@ -218,7 +218,7 @@ func (k *Keeper) OnInvoicePayment(_ string, params jsonrpc.Value) {
 	b, err2 := hex.DecodeString(s)
 	m, err3 := price.MSat(amt)
 	if err != nil || err2 != nil || err3 != nil || len(b) != 32 {
-		k.logf("unusual", "cannot read invoice_payment %.200s", params)
+		k.Log("unusual", "cannot read invoice_payment %.200s", params)
 		return
 	}
 	k.Ledger.Received(sha256.Sum256(b), m)
