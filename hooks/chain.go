@@ -23,41 +23,40 @@ import (
 // onChain answers an on-chain command: its price, then what of it leaves
 // the node (only lightningd knows its wallet, so the answer waits for
 // it, off the stdin loop), then the ledger.
-func (g *Guard) onChain(c *command) any {
+func (g *Guard) onChain(c *command) (ask, error) {
 	o, err := price.OnChainSpend(c.method, c.params, g.version())
-	if err != nil {
-		return g.answer(c, refuse.Price(c.method, err))
-	}
-	if len(o.Outputs) == 0 && o.Peer == 0 && len(o.Committed) == 0 {
-		return continueAnswer
-	}
-	if o.TxID != "" && g.ledger.Counted(spendID(c, o)) {
-		return continueAnswer // signed, now sent: counted once
+	switch {
+	case err != nil:
+		return nil, err
+	case len(o.Outputs) == 0 && o.Peer == 0 && len(o.Committed) == 0:
+		return nil, nil
+	case o.TxID != "" && g.ledger.Counted(spendID(c, o)):
+		return nil, nil // signed, now sent: counted once
 	}
 	g.calls.Note(c.id, c.rune) // the calls it makes are charged to its rune
 	w := wallet.Node{C: g.rpc.Load(), Version: g.version(), Network: g.Options.Network()}
-	decide := func(ctx context.Context) *refuse.Refusal {
+	spend := func(ctx context.Context) error {
 		s, err := w.Leaving(ctx, g.Options.Trusted(), c.method, o)
 		if err != nil {
-			return refuse.Price(c.method, err)
+			return err
 		}
 		return g.spendOnChain(c, o, s)
 	}
 	if w.C == nil {
-		return g.answer(c, decide(context.Background())) // nothing to ask: trusted destinations, or a refusal
+		return nil, spend(context.Background()) // nothing to ask: trusted destinations, or a refusal
 	}
-	return g.later(c, decide)
+	return spend, nil
 }
 
 // spendOnChain asks the ledger; a gate and a close are counted.
-func (g *Guard) spendOnChain(c *command, o price.OnChain, s wallet.Spend) *refuse.Refusal {
+func (g *Guard) spendOnChain(c *command, o price.OnChain, s wallet.Spend) error {
 	if why := g.Options.Configured(); why != "" {
-		return refuse.Unverified(c.method, why, "", "")
+		return &refuse.Unverified{Why: why}
 	}
 	limit, hasLimit := g.Options.Limit()
 	sp := ledger.OnChain{ID: spendID(c, o), Leaving: s.Leaving, Fee: s.Fee, Rune: c.rune}
 	if v := g.ledger.SpendOnChain(sp, limit, hasLimit, !o.Check); v != nil {
-		return refuse.Chain(c.method, v, s.Leaving, s.Fee, s.Dests, s.Unknown)
+		return &refuse.Chain{Verdict: v, Spend: s}
 	}
 	if !o.Check {
 		g.tally.Approval()

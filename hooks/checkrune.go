@@ -3,7 +3,6 @@ package hooks
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/apps"
@@ -19,63 +18,57 @@ import (
 // <message>"; a result without "valid" would kill it); else continued,
 // and the spend noted as the rune's once lightningd says the rune is its
 // own.
-func (g *Guard) checkRune(c *command) any {
+func (g *Guard) checkRune(c *command) (ask, error) {
 	a, err := price.Read("checkrune", c.params, g.version())
 	if err != nil || len(a["rune"]) != 1 || len(a["method"]) != 1 {
-		return continueAnswer // lightningd refuses it
+		return nil, nil // lightningd refuses it
 	}
 	method, _ := a["method"][0].String()
 	rune, _ := a["rune"][0].String()
 	rid, err := apps.RuneID(rune)
 	if err != nil || method == "" {
-		return continueAnswer // lightningd refuses it
+		return nil, nil // lightningd refuses it
 	}
-	inner := jsonrpc.Value("[]")
+	asked := &command{method: method, params: jsonrpc.Value("[]"), kind: kindOf(method)}
 	if ps := a["params"]; len(ps) == 1 {
-		inner = append(jsonrpc.Value(nil), ps[0]...)
+		asked.params = append(jsonrpc.Value(nil), ps[0]...)
 	}
-	asked := &command{method: method, params: inner, kind: kindOf(method)}
-	if r := g.mayRun(asked, rid); r != nil {
-		return g.answer(c, r)
-	}
-	if !asked.spends() || !g.ledger.Allowed(rid) {
-		return continueAnswer
+	if err := g.mayRun(asked, rid); err != nil || !asked.spends() || !g.ledger.Allowed(rid) {
+		return nil, err
 	}
 	// What cannot be priced here (a BIP353 name) is priced, or refused,
 	// at the command or its preapprove call, and charged to the rune.
 	if amt, total, key, subj, ok := g.runePrice(asked); ok {
 		if v := g.ledger.Check(rid, amt, total); v != nil {
-			return g.answer(c, refuse.Payment("checkrune", v, key, subj))
+			return nil, &refuse.Payment{Verdict: v, Key: key, Subject: subj}
 		}
 	}
 	rpc := g.rpc.Load()
 	if rpc == nil {
-		return g.answer(c, refuse.Unverified("checkrune", "pay-up-to cannot check runes before it is connected to lightningd", "rune_id", rid))
+		return nil, &refuse.Unverified{Why: "pay-up-to cannot check runes before it is connected to lightningd", Key: "rune_id", Subject: rid}
 	}
-	return jsonrpc.Deferred(func(reply func(any, error)) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
+	return func(ctx context.Context) error {
 		if apps.IsOurs(ctx, rpc, rune) {
-			g.claims.Add(rid, method, inner)
+			g.claims.Add(rid, method, asked.params)
 		}
-		reply(continueAnswer, nil)
-	})
+		return nil
+	}, nil
 }
 
 // mayRun refuses what the app whose rune's unique id is rid may not run
 // now: anything while its rune is paused; a command that would change
 // or step around the guard, when the rune has an allowance or every rune
 // must; a spend, when every rune must have an allowance and it has none.
-func (g *Guard) mayRun(c *command, rid string) *refuse.Refusal {
+func (g *Guard) mayRun(c *command, rid string) error {
 	if x, ok := g.pauses.Get(rid); ok {
-		return refuse.Paused(c.method, x.RuneID, x.Since, x.Reason)
+		return &refuse.Paused{Method: c.method, Pause: x}
 	}
 	allowed, required := g.ledger.Allowed(rid), g.Options.RuneRequired()
 	if why := apps.Escape(c.method, c.params, rid); why != "" && (allowed || required) {
-		return refuse.NotForApps(rid, c.method, why)
+		return &refuse.NotForApps{Rune: rid, Method: c.method, Why: why}
 	}
 	if c.spends() && !allowed && required {
-		return refuse.NoAllowance(rid)
+		return &refuse.NoAllowance{Rune: rid}
 	}
 	return nil
 }
@@ -99,9 +92,9 @@ func (g *Guard) runePrice(c *command) (amt, total amount.MSat, key, subj string,
 		}
 		return s.Sent, s.Sent, "payment_hash", s.Key.Hash.String(), true
 	}
-	p, r := g.quote(c, false, false)
+	p, err := g.quote(c, false, false)
 	sum, fits := p.Total()
-	if r != nil || !p.Known || !fits {
+	if err != nil || !p.Known || !fits {
 		return 0, 0, "", "", false
 	}
 	return p.Amount, sum, p.Key, p.Subject, true

@@ -83,50 +83,60 @@ func New(out jsonrpc.Notifier, version string) *Guard {
 	return g
 }
 
-// ServeRPC answers one rpc_command hook call: it reads the command, then
-// checks it in order (a pause; an app's rune and its allowance; trust;
-// the price against limit and budget in the ledger), then answers once.
+// ServeRPC answers one rpc_command hook call: it reads the command,
+// checks it, and answers once. A check that must ask lightningd answers
+// off the stdin loop, which must stay free to pass our own calls through
+// this hook.
 func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	c := g.read(params)
+	ask, err := g.check(c)
+	if ask != nil {
+		return g.later(c, ask), nil
+	}
+	return g.answer(c, err), nil
+}
+
+// ask finishes a check by asking lightningd.
+type ask func(ctx context.Context) error
+
+// check runs the checks a command goes through, in order: a pause; which
+// app asks and what it may run; trust; the price against the limit and
+// the budgets in the ledger. It returns why the command is refused (nil:
+// it runs), or what is left to ask lightningd.
+func (g *Guard) check(c *command) (ask, error) {
 	switch c.kind {
 	case untouched:
-		return continueAnswer, nil
+		return nil, nil
 	case invoice:
 		g.preimages.Note(c.params, price.Order(c.method, g.version()))
-		return continueAnswer, nil
+		return nil, nil
 	case runeCheck:
-		return g.checkRune(c), nil
+		return g.checkRune(c)
 	}
-	if r := g.paused(c); r != nil {
-		return g.answer(c, r), nil
-	}
-	switch c.kind {
-	case onChain:
-		return g.onChain(c), nil
-	case send:
-		return g.send(c), nil
-	default:
-		return g.payment(c), nil
-	}
-}
-
-// paused refuses a spend while the node is paused, or one it cannot read.
-// A pay that xpay runs is refused at its preapproveinvoice.
-func (g *Guard) paused(c *command) *refuse.Refusal {
 	if x, ok := g.pauses.Get(pause.Node); ok && !(c.method == rewritten && g.intents.XpayTakesPay()) {
-		return refuse.Paused(c.method, x.RuneID, x.Since, x.Reason)
+		return nil, &refuse.Paused{Method: c.method, Pause: x} // a pay xpay runs is refused at its preapproveinvoice
 	}
-	if c.err != nil {
-		return refuse.Unverified("a command", "cannot read the command: "+c.err.Error(), "", "")
+	switch {
+	case c.err != nil:
+		return nil, &refuse.Unverified{Why: "cannot read the command: " + c.err.Error()}
+	case c.kind == onChain:
+		return g.onChain(c)
+	case c.kind == send:
+		return g.send(c)
 	}
-	return nil
+	return g.payment(c)
 }
 
-// answer is continue for nil, else the refusal, told.
-func (g *Guard) answer(c *command, r *refuse.Refusal) json.RawMessage {
-	if r == nil {
+// answer is continue for nil, else the refusal of why, told.
+func (g *Guard) answer(c *command, why error) json.RawMessage {
+	if why == nil {
 		return continueAnswer
 	}
+	method := c.method
+	if c.err != nil {
+		method = "a command" // whatever it says it is
+	}
+	r := refuse.For(method, why)
 	told := r.Told(c.method)
 	g.tally.Refusal(told)
 	g.logf("info", "refused %s (code %d): %s", c.method, r.Code, r.Message)
@@ -136,15 +146,14 @@ func (g *Guard) answer(c *command, r *refuse.Refusal) json.RawMessage {
 	return r.Answer()
 }
 
-// later answers off the stdin loop what decide decides by asking
-// lightningd, whose calls pass this very hook. c's params are kept: the
-// loop reuses what it read them from.
-func (g *Guard) later(c *command, decide func(ctx context.Context) *refuse.Refusal) jsonrpc.Deferred {
+// later answers off the stdin loop once lightningd has been asked. c's
+// params are kept: the loop reuses what it read them from.
+func (g *Guard) later(c *command, ask ask) jsonrpc.Deferred {
 	c.params = append(jsonrpc.Value(nil), c.params...)
 	return func(reply func(any, error)) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		reply(g.answer(c, decide(ctx)), nil)
+		reply(g.answer(c, ask(ctx)), nil)
 	}
 }
 
@@ -163,7 +172,7 @@ func (g *Guard) Fallback(params jsonrpc.Value, cause error) any {
 	if method == "" {
 		method = "a command"
 	}
-	return refuse.Unverified(method, why, "", "").Answer()
+	return refuse.For(method, &refuse.Unverified{Why: why}).Answer()
 }
 
 // version is lightningd's, once known.

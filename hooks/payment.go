@@ -27,35 +27,35 @@ const rewritten = "pay"
 // payment answers a payment command or its preapprove call: whom it pays
 // (a trusted node, as lightningd vouches, when the operator named any),
 // then its price against the limit, then the ledger.
-func (g *Guard) payment(c *command) any {
+func (g *Guard) payment(c *command) (ask, error) {
 	t, rpc := g.Options.Trusted(), g.rpc.Load()
 	if !t.HasNodes() || rpc == nil {
-		return g.answer(c, g.pay(c, false))
+		return nil, g.pay(c, false)
 	}
-	return g.later(c, func(ctx context.Context) *refuse.Refusal {
+	return func(ctx context.Context) error {
 		p, err := price.Lightning(c.method, c.params, g.version(), g.intents.XpayTakesPay())
 		return g.pay(c, err == nil && t.Pays(ctx, rpc, p, g.ledger.NodeID()))
-	})
+	}, nil
 }
 
 // pay decides a payment whose payee is trusted if trusted.
-func (g *Guard) pay(c *command, trusted bool) *refuse.Refusal {
+func (g *Guard) pay(c *command, trusted bool) error {
 	if c.method == "preapproveinvoice" {
 		g.intents.LearnPayPath(c.id)
 	}
 	declined := c.method == rewritten && price.PayerOf(c.method, c.params, true) == price.Legacy
-	p, r := g.quote(c, true, trusted)
-	if r == nil && !p.Known && c.rune != "" && tellsPreapprove[c.method] {
+	p, err := g.quote(c, true, trusted)
+	if err == nil && !p.Known && c.rune != "" && tellsPreapprove[c.method] {
 		// Priced at its preapproveinvoice call (a BIP353 name): the rune
 		// goes there.
 		g.intents.Add(intents.Intent{ID: c.id, Invoice: amount.Canonical(p.Subject), Rune: c.rune, Paid: true, Unpriced: true, Declined: declined})
 	}
 	handedOver := c.method == rewritten && g.intents.XpayTakesPay() && !declined
-	if r != nil || !p.Known {
+	if err != nil || !p.Known {
 		if handedOver {
 			return nil // refused at preapproveinvoice
 		}
-		return r
+		return err
 	}
 	if tellsPreapprove[c.method] {
 		// xpay's preapproveinvoice for pay reserves what pay allowed.
@@ -70,22 +70,22 @@ func (g *Guard) pay(c *command, trusted bool) *refuse.Refusal {
 // quote prices a payment command and holds it to the limit unless its
 // payee is trusted, or refuses it (above the limit, or not to be
 // priced). record keeps what a later preapprove call needs to know.
-func (g *Guard) quote(c *command, record, trusted bool) (price.Payment, *refuse.Refusal) {
+func (g *Guard) quote(c *command, record, trusted bool) (price.Payment, error) {
 	if why := g.Options.Configured(); why != "" {
-		return price.Payment{}, refuse.Unverified(c.method, why, "", "")
+		return price.Payment{}, &refuse.Unverified{Why: why}
 	}
 	p, err := price.Lightning(c.method, c.params, g.version(), g.intents.XpayTakesPay())
 	if err != nil {
-		return p, refuse.Price(c.method, err)
+		return p, err
 	}
 	if p.NeedsAmount {
 		m, ok := g.intents.Lookup(c.id, amount.Canonical(p.Subject))
 		if !ok {
-			return price.Payment{}, refuse.Unverified(c.method, "the invoice has no amount and no paying command gave one", p.Key, p.Subject)
+			return price.Payment{}, &refuse.Unverified{Why: "the invoice has no amount and no paying command gave one", Key: p.Key, Subject: p.Subject}
 		}
 		p.Amount, p.Known, p.NeedsAmount = m, true, false
 		if p.Fee, err = price.FeeAllowance(c.method, price.PayerOf(c.method, c.params, false), nil, m); err != nil {
-			return price.Payment{}, refuse.Unverified(c.method, err.Error(), p.Key, p.Subject)
+			return price.Payment{}, &refuse.Unverified{Why: err.Error(), Key: p.Key, Subject: p.Subject}
 		}
 		p.Retry, _ = price.RetryFor(nil)
 	}
@@ -95,7 +95,7 @@ func (g *Guard) quote(c *command, record, trusted bool) (price.Payment, *refuse.
 		}
 	}
 	if limit, ok := g.Options.Limit(); ok && p.Amount > limit && !trusted {
-		return price.Payment{}, refuse.OverLimit(p.What, p.Amount, limit, p.Key, p.Subject)
+		return price.Payment{}, &refuse.OverLimit{What: p.What, Amount: p.Amount, Limit: limit, Key: p.Key, Subject: p.Subject}
 	}
 	return p, nil
 }
@@ -104,7 +104,7 @@ func (g *Guard) quote(c *command, record, trusted bool) (price.Payment, *refuse.
 // holds its amount plus fee allowance against the budget. A preapprove
 // call made by a command approved already only adds what it reveals (an
 // offer's invoice hash, a keysend's hash).
-func (g *Guard) reserve(c *command, p price.Payment, trusted bool) *refuse.Refusal {
+func (g *Guard) reserve(c *command, p price.Payment, trusted bool) error {
 	id, rune, fee, retry := c.id, c.rune, p.Fee, p.Retry
 	hash := ledger.Hash(p.Hash)
 	if strings.HasPrefix(c.method, "preapprove") {
@@ -124,11 +124,11 @@ func (g *Guard) reserve(c *command, p price.Payment, trusted bool) *refuse.Refus
 	}
 	total := p.Amount + fee
 	if total < fee {
-		return refuse.Unverified(c.method, "the amount and fee allowance overflow", p.Key, p.Subject)
+		return &refuse.Unverified{Why: "the amount and fee allowance overflow", Key: p.Key, Subject: p.Subject}
 	}
 	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: hash, Method: c.method, Dest: p.Dest, Amount: p.Amount, Allowance: total, Retry: retry, Rune: rune, Trusted: trusted})
 	if v != nil {
-		return refuse.Payment(c.method, v, p.Key, p.Subject)
+		return &refuse.Payment{Verdict: v, Key: p.Key, Subject: p.Subject}
 	}
 	g.tally.Approval()
 	return nil

@@ -13,29 +13,31 @@ import (
 // then the ledger, which bounds every HTLC by what was approved for its
 // payment, or else by the limit. A send to ourselves above the limit
 // passes only while lightningd alone knows its preimage, which it asks.
-func (g *Guard) send(c *command) any {
+func (g *Guard) send(c *command) (ask, error) {
 	s, err := g.readSend(c)
 	if err != nil {
 		if s.Key.Hash.IsZero() {
-			return g.answer(c, refuse.Unverified(c.method, err.Error(), "", ""))
+			return nil, &refuse.Unverified{Why: err.Error()}
 		}
-		return g.answer(c, refuse.Unverified(c.method, err.Error(), "payment_hash", s.Key.Hash.String()))
+		return nil, &refuse.Unverified{Why: err.Error(), Key: "payment_hash", Subject: s.Key.Hash.String()}
 	}
 	limit, hasLimit := g.Options.Limit()
 	v := g.ledger.Admit(s, limit, hasLimit)
 	rpc := g.rpc.Load()
-	if v == nil || v.Reason != ledger.OverLimit || !s.Self || rpc == nil {
-		return g.answer(c, refuse.Send(c.method, s, v))
+	switch {
+	case v == nil:
+		return nil, nil
+	case v.Reason != ledger.OverLimit || !s.Self || rpc == nil:
+		return nil, &refuse.Send{Send: s, Verdict: v}
 	}
-	return g.later(c, func(ctx context.Context) *refuse.Refusal {
+	return func(ctx context.Context) error {
 		ok, why := g.preimages.Secret(ctx, rpc, s.Key.Hash)
 		s.Trusted = ok
-		r := refuse.Send(c.method, s, g.ledger.Admit(s, limit, hasLimit))
-		if r != nil && why != "" && r.Code == refuse.CodeOverLimit {
-			r.Message += ": " + why
+		if v := g.ledger.Admit(s, limit, hasLimit); v != nil {
+			return &refuse.Send{Send: s, Verdict: v, Why: why}
 		}
-		return r
-	})
+		return nil
+	}, nil
 }
 
 // readSend prices a low-level send (price.Send) for the ledger: which

@@ -1,5 +1,6 @@
-// Package refuse encodes pay-up-to's refusals: their codes, messages and
-// data, as hook answers and as pay_up_to_refused notifications.
+// Package refuse encodes pay-up-to's refusals: the reasons the checks
+// return, as errors, and their codes, messages and data, as hook answers
+// and as pay_up_to_refused notifications.
 package refuse
 
 import (
@@ -11,7 +12,9 @@ import (
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/pause"
 	"github.com/payupto/pay-up-to/hooks/price"
+	"github.com/payupto/pay-up-to/hooks/wallet"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -88,7 +91,102 @@ func (r *Refusal) appendError(b []byte) []byte {
 	return append(b, '}')
 }
 
-func OverLimit(what string, spent, limit amount.MSat, key, subject string) *Refusal {
+// The reasons a spend is refused, which the checks return as errors and
+// For encodes. Key and Subject name what is refused: an invoice
+// ("bolt11", …), a payment hash, a destination.
+
+// Unverified: pay-up-to cannot tell what the command spends, or cannot
+// check it (code 2101). A *price.Error is one too.
+type Unverified struct{ Why, Key, Subject string }
+
+// OverLimit: a payment of Amount msat above the node's Limit (2100).
+type OverLimit struct {
+	What          string // "invoice amount", …
+	Amount, Limit amount.MSat
+	Key, Subject  string
+}
+
+// Payment: the ledger's verdict on a payment (ledger.Approve or
+// ledger.Check): the records not read, a rune's allowance, or the node's
+// budget.
+type Payment struct {
+	Verdict      *ledger.Verdict
+	Key, Subject string
+}
+
+// Send: the ledger's verdict on a low-level send (ledger.Admit). Why, if
+// set, says why a send to ourselves was not exempt from the limit.
+type Send struct {
+	Send    ledger.Send
+	Verdict *ledger.Verdict
+	Why     string
+}
+
+// Chain: the ledger's verdict on an on-chain spend (ledger.SpendOnChain).
+type Chain struct {
+	Verdict *ledger.Verdict
+	Spend   wallet.Spend
+}
+
+// Paused: the node, or the rune, is paused (2104); Method is the command
+// refused.
+type Paused struct {
+	Method string
+	Pause  pause.Pause
+}
+
+// NotForApps: a command an app, by its rune's unique id, may not run
+// (2103).
+type NotForApps struct{ Rune, Method, Why string }
+
+// NoAllowance: a spend by a rune without an allowance while
+// rune-allowance-required is set (2103).
+type NoAllowance struct{ Rune string }
+
+func (e *Unverified) Error() string  { return e.Why }
+func (e *OverLimit) Error() string   { return For("", e).Message }
+func (e *Payment) Error() string     { return For("", e).Message }
+func (e *Send) Error() string        { return For("", e).Message }
+func (e *Chain) Error() string       { return For("", e).Message }
+func (e *Paused) Error() string      { return For("", e).Message }
+func (e *NotForApps) Error() string  { return For("", e).Message }
+func (e *NoAllowance) Error() string { return For("", e).Message }
+
+// For encodes why method is refused; err is one of the reasons above, a
+// *price.Error, or any other error, which is Unverified.
+func For(method string, err error) *Refusal {
+	switch e := err.(type) {
+	case *Unverified:
+		return unverified(method, e.Why, e.Key, e.Subject)
+	case *price.Error:
+		return unverified(method, e.Why, e.Key, e.Subject)
+	case *OverLimit:
+		return overLimit(e.What, e.Amount, e.Limit, e.Key, e.Subject)
+	case *Payment:
+		return payment(method, e.Verdict, e.Key, e.Subject)
+	case *Send:
+		r := send(method, e.Send, e.Verdict)
+		if e.Why != "" && r.Code == CodeOverLimit {
+			r.Message += ": " + e.Why
+		}
+		return r
+	case *Chain:
+		return chain(method, e.Verdict, e.Spend)
+	case *Paused:
+		return paused(e.Method, e.Pause)
+	case *NotForApps:
+		return &Refusal{Code: CodeRuneAllowance,
+			Message: fmt.Sprintf("pay-up-to: rune %s may not call %s: %s", e.Rune, e.Method, e.Why),
+			Data:    []Field{{Key: "rune_id", Str: e.Rune}, {Key: "method", Str: e.Method}}}
+	case *NoAllowance:
+		return &Refusal{Code: CodeRuneAllowance,
+			Message: fmt.Sprintf("pay-up-to: rune %s has no allowance, and rune-allowance-required is set (pay-up-to-setallowance %s …)", e.Rune, e.Rune),
+			Data:    []Field{{Key: "rune_id", Str: e.Rune}}}
+	}
+	return unverified(method, err.Error(), "", "")
+}
+
+func overLimit(what string, spent, limit amount.MSat, key, subject string) *Refusal {
 	tooHigh := "invoice_too_high"
 	if key == "destination" {
 		tooHigh = "amount_too_high"
@@ -106,9 +204,9 @@ func OverLimit(what string, spent, limit amount.MSat, key, subject string) *Refu
 	}
 }
 
-// Unverified refuses what pay-up-to cannot price; key and subject name
+// unverified refuses what pay-up-to cannot price; key and subject name
 // the invoice or offer, if any.
-func Unverified(method, why, key, subject string) *Refusal {
+func unverified(method, why, key, subject string) *Refusal {
 	r := &Refusal{Code: CodeUnverified, Message: fmt.Sprintf("pay-up-to: refusing %s: %s", method, why)}
 	if key != "" {
 		r.Data = []Field{{Key: key, Str: subject}}
@@ -116,24 +214,24 @@ func Unverified(method, why, key, subject string) *Refusal {
 	return r
 }
 
-// NotRead refuses while the node's records are not read: a budget cannot
+// notRead refuses while the node's records are not read: a budget cannot
 // be checked.
-func NotRead(method string, v *ledger.Verdict, key, subject string) *Refusal {
+func notRead(method string, v *ledger.Verdict, key, subject string) *Refusal {
 	why := "the node's payment records are not read yet"
 	if v.Why != "" {
 		why += ": " + v.Why
 	}
-	return Unverified(method, why, key, subject)
+	return unverified(method, why, key, subject)
 }
 
-// OverBudget encodes a budget verdict; key and subject name the payment.
-func OverBudget(v *ledger.Verdict, key, subject string) *Refusal {
-	return Budget(v, "payment", key, subject)
+// overBudget encodes a budget verdict; key and subject name the payment.
+func overBudget(v *ledger.Verdict, key, subject string) *Refusal {
+	return budget(v, "payment", key, subject)
 }
 
-// Budget encodes a budget verdict on what ("payment", "on-chain
+// budget encodes a budget verdict on what ("payment", "on-chain
 // spend").
-func Budget(v *ledger.Verdict, what, key, subject string) *Refusal {
+func budget(v *ledger.Verdict, what, key, subject string) *Refusal {
 	r := &Refusal{
 		Code: CodeOverBudget,
 		Message: fmt.Sprintf("pay-up-to: %s of %s with fees would exceed the budget %s (%s used)",
@@ -154,30 +252,28 @@ func Budget(v *ledger.Verdict, what, key, subject string) *Refusal {
 	return r
 }
 
-// Payment encodes the verdict on a payment (ledger.Approve or
+// payment encodes the verdict on a payment (ledger.Approve or
 // ledger.Check): the records not read, a rune's allowance, or the node's
 // budget.
-func Payment(method string, v *ledger.Verdict, key, subject string) *Refusal {
+func payment(method string, v *ledger.Verdict, key, subject string) *Refusal {
 	switch {
 	case v.Reason == ledger.NotRead:
-		return NotRead(method, v, key, subject)
+		return notRead(method, v, key, subject)
 	case v.Account != "":
-		return Rune(v, key, subject)
+		return rune(v, key, subject)
 	default:
-		return OverBudget(v, key, subject)
+		return overBudget(v, key, subject)
 	}
 }
 
-// Send encodes the verdict on a low-level send, or nil.
-func Send(method string, s ledger.Send, v *ledger.Verdict) *Refusal {
+// send encodes the verdict on a low-level send.
+func send(method string, s ledger.Send, v *ledger.Verdict) *Refusal {
 	hash := s.Key.Hash.String()
 	switch {
-	case v == nil:
-		return nil
 	case v.Reason == ledger.OverBudget || v.Reason == ledger.NotRead || v.Account != "":
-		return Payment(method, v, "payment_hash", hash)
+		return payment(method, v, "payment_hash", hash)
 	case v.Reason == ledger.Unpriced:
-		return Unverified(method, unpricedOnion, "payment_hash", hash)
+		return unverified(method, unpricedOnion, "payment_hash", hash)
 	case v.Reason == ledger.OverApproval:
 		return &Refusal{
 			Code: CodeOverLimit,
@@ -219,27 +315,20 @@ const unpricedOnion = "what injectpaymentonion sends is inside the onion, which 
 // selfUntrusted explains why a payment to ourselves was held to the limit.
 const selfUntrusted = " (a payment to this node is exempt only for an unpaid invoice whose preimage lightningd chose; any hop that knows the preimage can claim it)"
 
-// Price refuses a command that cannot be priced.
-func Price(method string, err error) *Refusal {
-	if e, ok := err.(*price.Error); ok {
-		return Unverified(method, e.Why, e.Key, e.Subject)
-	}
-	return Unverified(method, err.Error(), "", "")
-}
-
-// Chain encodes the verdict on an on-chain spend of leaving msat to
-// dests with a mining fee of fee msat (0: unknown); unknown says why an
-// output was counted as leaving without knowing whether it is ours.
-func Chain(method string, v *ledger.Verdict, leaving, fee amount.MSat, destList []string, unknown string) *Refusal {
-	dests := strings.Join(destList, ",")
+// chain encodes the verdict on an on-chain spend: what leaves, where,
+// its mining fee (0: unknown), and why an output was counted as leaving
+// without knowing whether it is ours.
+func chain(method string, v *ledger.Verdict, s wallet.Spend) *Refusal {
+	leaving, fee, unknown := s.Leaving, s.Fee, s.Unknown
+	dests := strings.Join(s.Dests, ",")
 	var r *Refusal
 	switch {
 	case v.Reason == ledger.NotRead:
-		return NotRead(method, v, "destination", dests)
+		return notRead(method, v, "destination", dests)
 	case v.Account != "":
-		r = Rune(v, "destination", dests)
+		r = rune(v, "destination", dests)
 	case v.Reason == ledger.OverBudget:
-		r = Budget(v, "on-chain spend", "destination", dests)
+		r = budget(v, "on-chain spend", "destination", dests)
 	default: // OverLimit
 		msg := fmt.Sprintf("pay-up-to: %s would send %s to %s, which is above the limit %s", method, leaving.BTC(), dests, v.Max.BTC())
 		if unknown != "" {
@@ -263,10 +352,10 @@ func Chain(method string, v *ledger.Verdict, leaving, fee amount.MSat, destList 
 	return r
 }
 
-// Rune encodes a rune allowance's verdict (code 2103). Through
+// rune encodes a rune allowance's verdict (code 2103). Through
 // commando the app sees only the message, so it says what was exceeded
 // and when it frees up.
-func Rune(v *ledger.Verdict, key, subject string) *Refusal {
+func rune(v *ledger.Verdict, key, subject string) *Refusal {
 	r := &Refusal{Code: CodeRuneAllowance, Data: []Field{{Key: "rune_id", Str: v.Account}}}
 	switch v.Reason {
 	case ledger.OverBudget:
@@ -299,12 +388,8 @@ func Rune(v *ledger.Verdict, key, subject string) *Refusal {
 	return r
 }
 
-// Paused refuses a spend while the node (or rune) is paused.
-func Paused(method, runeID string, since int64, reason string) *Refusal {
-	x := struct {
-		RuneID, Reason string
-		Since          int64
-	}{runeID, reason, since}
+// paused refuses method while the node (or rune) is paused.
+func paused(method string, x pause.Pause) *Refusal {
 	who, how := "the node's spending", "pay-up-to-resume"
 	if x.RuneID != "" {
 		who, how = "rune "+x.RuneID, "pay-up-to-resume "+x.RuneID
@@ -321,18 +406,3 @@ func Paused(method, runeID string, since int64, reason string) *Refusal {
 	return r
 }
 
-// NotForApps refuses an app, whose rune's unique id is rid, a command
-// it may not run, saying why (code 2103).
-func NotForApps(rid, method, why string) *Refusal {
-	return &Refusal{Code: CodeRuneAllowance,
-		Message: fmt.Sprintf("pay-up-to: rune %s may not call %s: %s", rid, method, why),
-		Data:    []Field{{Key: "rune_id", Str: rid}, {Key: "method", Str: method}}}
-}
-
-// NoAllowance refuses a spend by a rune without an allowance while
-// rune-allowance-required is set (code 2103).
-func NoAllowance(rid string) *Refusal {
-	return &Refusal{Code: CodeRuneAllowance,
-		Message: fmt.Sprintf("pay-up-to: rune %s has no allowance, and rune-allowance-required is set (pay-up-to-setallowance %s …)", rid, rid),
-		Data:    []Field{{Key: "rune_id", Str: rid}}}
-}
