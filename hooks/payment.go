@@ -83,11 +83,9 @@ func (g *Guard) quote(c *command, record, trusted bool) (price.Payment, error) {
 		if !ok {
 			return price.Payment{}, &refuse.Unverified{Why: "the invoice has no amount and no paying command gave one", Key: p.Key, Subject: p.Subject}
 		}
-		p.Amount, p.Known, p.NeedsAmount = m, true, false
-		if p.Fee, err = price.FeeAllowance(c.method, price.PayerOf(c.method, c.params, false), nil, m); err != nil {
-			return price.Payment{}, &refuse.Unverified{Why: err.Error(), Key: p.Key, Subject: p.Subject}
+		if err := p.Complete(c.method, c.params, m); err != nil {
+			return price.Payment{}, err
 		}
-		p.Retry, _ = price.RetryFor(nil)
 	}
 	if record && tellsPreapprove[c.method] {
 		for _, inv := range p.Amountless {

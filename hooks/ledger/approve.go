@@ -52,13 +52,6 @@ type approval struct {
 	exempted  amount.MSat // what its live parts delivered to it, at most amount
 }
 
-func (a *approval) reserved() amount.MSat {
-	if !a.active || a.live >= a.allowance {
-		return 0
-	}
-	return a.allowance - a.live
-}
-
 // Approve reserves a payment's allowance in every window, or refuses it.
 func (l *Ledger) Approve(ap Approval) *Verdict {
 	l.mu.Lock()
@@ -191,31 +184,4 @@ func payerID(id string) bool {
 		}
 	}
 	return false
-}
-
-// charge runs change, which changes what an approval's parts hold,
-// keeping what it reserves.
-func (l *Ledger) charge(a *approval, change func()) {
-	l.reserve(a, -1)
-	change()
-	l.reserve(a, 1)
-}
-
-// reserve adds (sign 1) or takes off (-1) what a reserves to its
-// accounts.
-func (l *Ledger) reserve(a *approval, sign int64) {
-	l.node.reserved = amount.MSat(int64(l.node.reserved) + sign*int64(a.nodeReserved()))
-	if c := l.accounts[a.rune]; c != nil && a.rune != "" {
-		c.reserved = amount.MSat(int64(c.reserved) + sign*int64(a.reserved()))
-	}
-}
-
-// deactivate ends an approval's reservation: its payment completed, or
-// its payer's deadline passed.
-func (l *Ledger) deactivate(a *approval) {
-	l.reserve(a, -1)
-	a.active = false
-	if a.name != "" {
-		l.journal.del("r", a.name)
-	}
 }

@@ -398,3 +398,104 @@ func (l *Ledger) Reconcile(hash Hash, rows []Row) {
 		}
 	}
 }
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// charge runs change, which changes what an approval's parts hold,
+// keeping what it reserves.
+func (l *Ledger) charge(a *approval, change func()) {
+	l.reserve(a, -1)
+	change()
+	l.reserve(a, 1)
+}
+
+// reserve adds (sign 1) or takes off (-1) what a reserves to its
+// accounts.
+func (l *Ledger) reserve(a *approval, sign int64) {
+	l.node.reserved = amount.MSat(int64(l.node.reserved) + sign*int64(a.nodeReserved()))
+	if c := l.accounts[a.rune]; c != nil && a.rune != "" {
+		c.reserved = amount.MSat(int64(c.reserved) + sign*int64(a.reserved()))
+	}
+}
+
+// deactivate ends an approval's reservation: its payment completed, or
+// its payer's deadline passed.
+func (l *Ledger) deactivate(a *approval) {
+	l.reserve(a, -1)
+	a.active = false
+	if a.name != "" {
+		l.journal.del("r", a.name)
+	}
+}
+
+// exempt sets what part p of a trusted payment delivered, within what its
+// approval's other live parts have not; l.mu is held, and the caller
+// accounts for p's changed nodeCounted.
+func (l *Ledger) exempt(p *part) {
+	a := p.approval
+	if a == nil || !a.trusted {
+		return
+	}
+	a.exempted -= min(p.exempt(), a.exempted)
+	e := amount.MSat(0)
+	if p.live() {
+		e = a.exemptable(p.counted())
+	}
+	if e != 0 && p.x == nil {
+		p.x = &partExtra{}
+	}
+	if p.x != nil {
+		p.x.exempt = e
+	}
+	a.exempted += e
+}
+
+// setExempt restores what part p delivered to a trusted payee, from its
+// record; l.mu is held.
+func (l *Ledger) setExempt(p *part, e amount.MSat) {
+	old := p.nodeCounted()
+	if p.x == nil {
+		p.x = &partExtra{}
+	}
+	p.x.exempt = min(e, p.counted())
+	l.node.changed(p, int64(p.nodeCounted())-int64(old))
+}
+
+func (a *approval) reserved() amount.MSat {
+	if !a.active || a.live >= a.allowance {
+		return 0
+	}
+	return a.allowance - a.live
+}
+
+// A payment to one of the operator's trusted nodes is not spending: its
+// amount reaches the operator. Its parts count in full for the rune that
+// paid (an app's allowance holds toward any payee), but the node's
+// windows count only what did not reach the payee: the fees. The first
+// Approval.Amount msat its live parts send are taken as delivered
+// (exempt), the rest as fees; a payee that is paid its amount was
+// delivered at least that.
+
+// nodeReserved is what a holds in the node's windows: for a trusted
+// payee, only what its fees may still take.
+func (a *approval) nodeReserved() amount.MSat {
+	r := a.reserved()
+	if !a.trusted {
+		return r
+	}
+	return r - min(r, a.amount-min(a.exempted, a.amount))
+}
+
+// exemptable is how much of sent msat more a's payee may still be
+// delivered.
+func (a *approval) exemptable(sent amount.MSat) amount.MSat {
+	if !a.trusted {
+		return 0
+	}
+	return min(sent, a.amount-min(a.exempted, a.amount))
+}

@@ -278,3 +278,15 @@ func (c *account) status() []WindowStatus {
 	}
 	return out
 }
+
+// of is what account c counts of p: the node does not count what reached
+// a trusted payee.
+func (c *account) of(p *part) amount.MSat {
+	if c.id == "" {
+		if p.isBucket() && p.runeOf() != "" {
+			return 0 // a rune's bucket: the node's own has it
+		}
+		return p.nodeCounted()
+	}
+	return p.counted()
+}

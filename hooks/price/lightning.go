@@ -137,6 +137,20 @@ func Lightning(method string, params jsonrpc.Value, v Version, xpayTakesPay bool
 	return p, nil
 }
 
+// Complete prices a payment that NeedsAmount at its preapproveinvoice
+// call with amt msat, the amount its paying command gave: the fee
+// allowance and retry are the payer's defaults, as the call carries no
+// parameters of the command's.
+func (p *Payment) Complete(method string, params jsonrpc.Value, amt amount.MSat) error {
+	fee, err := FeeAllowance(method, PayerOf(method, params, false), nil, amt)
+	if err != nil {
+		return fail(err.Error(), p.Key, p.Subject)
+	}
+	p.Amount, p.Known, p.NeedsAmount, p.Fee = amt, true, false, fee
+	p.Retry, _ = RetryFor(nil)
+	return nil
+}
+
 // invoice prices one invoice string paid with the amount given, if any.
 func invoice(method, s string, given amount.MSat, hasGiven bool) (Payment, error) {
 	inv, err := amount.Decode(s)

@@ -405,4 +405,3 @@ func paused(method string, x pause.Pause) *Refusal {
 	}
 	return r
 }
-
