@@ -133,7 +133,8 @@ func segwitScript(addr string, n addrNet) ([]byte, string, error) {
 	if version > 16 {
 		return nil, "", fmt.Errorf("amount: segwit address has witness version %d, above 16", version)
 	}
-	program, ok := regroup5to8(data[1 : len(data)-6])
+	program, ok, zero := bytes8(data[1 : len(data)-6])
+	ok = ok && zero // BIP 173: the padding is zero
 	if !ok {
 		return nil, "", errors.New("amount: segwit address has bad padding")
 	}
@@ -145,23 +146,6 @@ func segwitScript(addr string, n addrNet) ([]byte, string, error) {
 		op = 0x50 + version // OP_1..OP_16
 	}
 	return append([]byte{op, byte(len(program))}, program...), n.name, nil
-}
-
-// regroup5to8 turns 5-bit groups into bytes: at most 4 bits of padding,
-// all zero (BIP173).
-func regroup5to8(data []byte) ([]byte, bool) {
-	out := make([]byte, 0, len(data)*5/8)
-	var acc uint32
-	bits := 0
-	for _, v := range data {
-		acc = acc<<5 | uint32(v)
-		bits += 5
-		if bits >= 8 {
-			bits -= 8
-			out = append(out, byte(acc>>bits))
-		}
-	}
-	return out, bits < 5 && acc&(1<<bits-1) == 0
 }
 
 // segwitEncode writes a segwit address: bech32 for version 0, bech32m

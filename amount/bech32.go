@@ -97,9 +97,10 @@ func bech32Decode(s string, checksum bool) (hrp string, data []byte, err error) 
 }
 
 // bytes8 regroups 5-bit values into bytes, dropping the final padding
-// bits; more than 4 of them is an error.
-func bytes8(data []byte) ([]byte, bool) {
-	out := make([]byte, 0, len(data)*5/8)
+// bits: ok is false for more than 4 of them, zero tells whether they are
+// all zero.
+func bytes8(data []byte) (out []byte, ok, zero bool) {
+	out = make([]byte, 0, len(data)*5/8)
 	var acc uint32
 	bits := 0
 	for _, v := range data {
@@ -110,5 +111,5 @@ func bytes8(data []byte) ([]byte, bool) {
 			out = append(out, byte(acc>>bits))
 		}
 	}
-	return out, bits < 5
+	return out, bits < 5, acc&(1<<bits-1) == 0
 }

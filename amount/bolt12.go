@@ -50,7 +50,7 @@ func decodeBolt12(s string) (Invoice, error) {
 	default:
 		return Invoice{}, fmt.Errorf("amount: unsupported bolt12 prefix %q", hrp)
 	}
-	stream, ok := bytes8(data)
+	stream, ok, _ := bytes8(data)
 	if !ok {
 		return Invoice{}, fmt.Errorf("amount: bolt12 string has more than 4 bits of padding")
 	}

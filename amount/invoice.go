@@ -136,7 +136,7 @@ func bolt11Layout(data []byte) (hash string, err error) {
 		// BOLT11: readers skip a p field of the wrong length; the first
 		// well-formed one counts, as in common/bolt11.c.
 		if data[i] == tagPaymentHash && n == hashLen && hash == "" && i+3+n <= end {
-			if b, _ := bytes8(data[i+3 : i+3+n]); len(b) == 32 {
+			if b, _, _ := bytes8(data[i+3 : i+3+n]); len(b) == 32 {
 				hash = hex.EncodeToString(b)
 			}
 		}
