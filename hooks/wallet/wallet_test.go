@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"testing"
 
 	"gotest.tools/v3/assert"
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/price"
-	"github.com/payupto/pay-up-to/jsonrpc"
+	"github.com/payupto/pay-up-to/hooks/trust"
+	"github.com/payupto/pay-up-to/jsonrpc/jsonrpctest"
 )
 
 const ourAddr = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
@@ -20,39 +19,21 @@ const ourAddr = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
 // node is a lightningd on version v that answers listaddresses (or,
 // before v24.11, dev-listaddrs when dev) and listpeerchannels.
 func node(t *testing.T, v int, dev bool) Node {
-	ours, theirs := net.Pipe()
-	go func() {
-		rd := jsonrpc.NewReader(theirs, 0)
-		for {
-			m, err := rd.Next()
-			if err != nil {
-				return
-			}
-			var req struct {
-				ID     json.RawMessage
-				Method string
-				Params struct{ Address string }
-			}
-			json.Unmarshal(m.Data, &req)
-			res := ""
-			switch {
-			case req.Method == "listaddresses" && req.Params.Address == ourAddr, req.Method == "dev-listaddrs" && dev:
-				res = `{"addresses":[{"keyidx":1,"bech32":"` + ourAddr + `"}]}`
-			case req.Method == "listaddresses":
-				res = `{"addresses":[]}`
-			case req.Method == "listpeerchannels":
-				res = `{"channels":[
-					{"peer_id":"02aa","channel_id":"c1","short_channel_id":"1x1x0","state":"CHANNELD_NORMAL","to_us_msat":5000000,"funding_txid":"ab","funding_outnum":1,"inflight":[{"funding_txid":"cd","funding_outnum":0}]},
-					{"peer_id":"02aa","channel_id":"c2","state":"ONCHAIN","to_us_msat":7000000,"funding_txid":"ef","funding_outnum":0}]}`
-			}
-			if res == "" {
-				fmt.Fprintf(theirs, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"Unknown command"}}`, req.ID)
-			} else {
-				fmt.Fprintf(theirs, `{"jsonrpc":"2.0","id":%s,"result":%s}`, req.ID, res)
-			}
+	c := jsonrpctest.Client(func(method string, params json.RawMessage) string {
+		var p struct{ Address string }
+		json.Unmarshal(params, &p)
+		switch {
+		case method == "listaddresses" && p.Address == ourAddr, method == "dev-listaddrs" && dev:
+			return `{"addresses":[{"keyidx":1,"bech32":"` + ourAddr + `"}]}`
+		case method == "listaddresses":
+			return `{"addresses":[]}`
+		case method == "listpeerchannels":
+			return `{"channels":[
+				{"peer_id":"02aa","channel_id":"c1","short_channel_id":"1x1x0","state":"CHANNELD_NORMAL","to_us_msat":5000000,"funding_txid":"ab","funding_outnum":1,"inflight":[{"funding_txid":"cd","funding_outnum":0}]},
+				{"peer_id":"02aa","channel_id":"c2","state":"ONCHAIN","to_us_msat":7000000,"funding_txid":"ef","funding_outnum":0}]}`
 		}
-	}()
-	c := jsonrpc.NewClient(ours, "test")
+		return ""
+	})
 	t.Cleanup(func() { c.Close() })
 	return Node{C: c, Version: price.Version(v), Network: "regtest"}
 }
@@ -101,4 +82,42 @@ func TestChannels(t *testing.T) {
 	assert.Equal(t, b, amount.MSat(5_000_000))
 	_, err = n.Balance(ctx, "c2")
 	assert.ErrorContains(t, err, "no open channel")
+}
+
+// TestLeaving: what goes to the wallet, to a trusted address or into one
+// of our channels stays; the rest, a peer's push and a gate's fee leave.
+func TestLeaving(t *testing.T) {
+	w := node(t, 2606, false)
+	ctx := context.Background()
+	script := func(addr string) []byte {
+		s, _, err := amount.AddressScript(addr)
+		assert.NilError(t, err)
+		return s
+	}
+	const other, trusted = "bcrt1qxmqzw5yv4mcnfm6mug3vt3s4f0mla248eteghm", "bcrt1qyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zs4w3j0"
+	tl, err := trust.Parse(trusted)
+	assert.NilError(t, err)
+	o := price.OnChain{Outputs: []price.Output{
+		{Address: ourAddr, Script: script(ourAddr), Sat: 1000},
+		{Address: trusted, Script: script(trusted), Sat: 2000},
+		{Address: other, Script: script(other), Sat: 3000},
+	}, Peer: 500}
+	s, err := w.Leaving(ctx, tl, "withdraw", o)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, s, Spend{Leaving: 3_000_500, Dests: []string{other, "the channel's peer"}})
+
+	// A gate: our channel's funding output stays; the fee must be known.
+	o = price.OnChain{TxID: "ab", Outputs: []price.Output{{Script: script(other), Sat: 3000, Index: 0}, {Script: script(other), Sat: 9000, Index: 1}}}
+	_, err = w.Leaving(ctx, nil, "sendpsbt", o)
+	assert.ErrorContains(t, err, "its mining fee cannot be known")
+	o.Fee, o.FeeKnown = 200, true
+	s, err = w.Leaving(ctx, nil, "sendpsbt", o)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, s, Spend{Leaving: 3_000_000, Fee: 200_000, Dests: []string{other}})
+
+	// A close to an outside address empties our balance there.
+	o = price.OnChain{Channel: "c1", Outputs: []price.Output{{Address: other, Script: script(other)}}}
+	s, err = w.Leaving(ctx, nil, "close", o)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, s, Spend{Leaving: 5_000_000, Dests: []string{other}})
 }
