@@ -70,8 +70,8 @@ bench: build
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./amount/:FuzzParseMSat ./amount/:FuzzDecode ./amount/:FuzzBolt11Amount \
 	./amount/:FuzzBolt12 ./jsonrpc/:FuzzReader ./jsonrpc/:FuzzStream .:FuzzPlugin \
-	./hooks/ledger/:FuzzParseBudget ./hooks/ledger/:FuzzRecord ./hooks/:FuzzSend ./hooks/:FuzzRow \
-	./hooks/:FuzzRuneID ./hooks/:FuzzCheckrune ./amount/:FuzzPSBT ./amount/:FuzzAddress \
+	./hooks/ledger/:FuzzParseBudget ./hooks/ledger/:FuzzRecord ./hooks/:FuzzSend ./hooks/records/:FuzzRow \
+	./hooks/apps/:FuzzRuneID ./hooks/:FuzzCheckrune ./amount/:FuzzPSBT ./amount/:FuzzAddress \
 	./hooks/price/:FuzzOnChain
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
