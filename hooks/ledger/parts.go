@@ -154,22 +154,6 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 	return nil
 }
 
-// fits returns the verdict on spending nodeReq more now in the node's
-// windows and req in c's (a rune's, or nil), or nil; l.mu is held.
-func (l *Ledger) fits(nodeReq, req amount.MSat, c *account) *Verdict {
-	if c != nil && len(c.windows) > 0 || len(l.node.windows) > 0 {
-		if !l.loaded {
-			return &Verdict{Reason: NotRead, Why: l.loadErr}
-		}
-	}
-	if c != nil {
-		if v := c.over(req); v != nil {
-			return v
-		}
-	}
-	return l.node.over(nodeReq)
-}
-
 // insert adds a new part, keeping parts ordered by creation; l.mu is held.
 func (l *Ledger) insert(p *part) {
 	if a := p.approval; a != nil && p.live() {

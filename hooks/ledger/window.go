@@ -196,6 +196,22 @@ func (c *account) drop(cutoff int64) []*part {
 	return gone
 }
 
+// fits returns the verdict on spending nodeReq more now in the node's
+// windows and req in c's (a rune's, or nil), or nil; l.mu is held.
+func (l *Ledger) fits(nodeReq, req amount.MSat, c *account) *Verdict {
+	if c != nil && len(c.windows) > 0 || len(l.node.windows) > 0 {
+		if !l.loaded {
+			return &Verdict{Reason: NotRead, Why: l.loadErr}
+		}
+	}
+	if c != nil {
+		if v := c.over(req); v != nil {
+			return v
+		}
+	}
+	return l.node.over(nodeReq)
+}
+
 // overLimit is limitVerdict for the account's limit; nil for a nil
 // account or one without a limit.
 func (c *account) overLimit(part, out amount.MSat) *Verdict {
