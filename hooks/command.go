@@ -48,7 +48,7 @@ func Filters() []string {
 
 // read reads a hook call's command, and for a spend which app's rune
 // asked for it.
-func (g *Guard) read(params jsonrpc.Value) *command {
+func (g *Guard) read(params jsonrpc.Value) command {
 	c := readCommand(params)
 	switch {
 	case c.kind == payment:
@@ -63,10 +63,10 @@ func (g *Guard) read(params jsonrpc.Value) *command {
 
 // readCommand reads the forwarded request as lightningd acts on it (the
 // first of duplicated members). One it cannot read is a spend to refuse.
-func readCommand(params jsonrpc.Value) *command {
+func readCommand(params jsonrpc.Value) command {
 	cmd, _ := params.Member("rpc_command")
 	req, err := jsonrpc.ParseRequest(cmd)
-	c := &command{method: req.Method, params: req.Params, err: err}
+	c := command{method: req.Method, params: req.Params, err: err}
 	if req.ID != nil {
 		if c.id, _ = req.ID.String(); req.ID.Kind() != '"' {
 			c.id = strings.TrimSpace(string(req.ID))

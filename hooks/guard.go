@@ -88,12 +88,16 @@ func New(out jsonrpc.Notifier, version string) *Guard {
 // off the stdin loop, which must stay free to pass our own calls through
 // this hook.
 func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
-	c := g.read(params)
-	ask, err := g.check(c)
-	if ask != nil {
-		return g.later(c, ask), nil
+	read := g.read(params)
+	if read.kind == untouched {
+		return continueAnswer, nil // most commands: nothing is kept
 	}
-	return g.answer(c, err), nil
+	c := read // kept only for what is checked
+	ask, err := g.check(&c)
+	if ask != nil {
+		return g.later(&c, ask), nil
+	}
+	return g.answer(&c, err), nil
 }
 
 // ask finishes a check by asking lightningd.
