@@ -153,6 +153,13 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			Check:       opts.CheckRuneRequired,
 			Set:         opts.SetRuneRequired,
 		}, {
+			Name:        "app-commands",
+			Description: options.AppCommandsDescription,
+			Example:     "connect,setchannel",
+			Dynamic:     true,
+			Check:       opts.CheckAppCommands,
+			Set:         opts.SetAppCommands,
+		}, {
 			Name:        "trusted-destinations",
 			Description: options.TrustedDescription,
 			Example:     "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",

@@ -56,16 +56,19 @@ func (g *Guard) checkRune(c *command) (ask, error) {
 }
 
 // mayRun refuses what the app whose rune's unique id is rid may not run
-// now: anything while its rune is paused; a command that would change
-// or step around the guard, when the rune has an allowance or every rune
-// must; a spend, when every rune must have an allowance and it has none.
+// now: anything while its rune is paused; when the rune has an allowance
+// or every rune must, any command outside what apps may run (package
+// apps) and the operator's app-commands; a spend, when every rune must
+// have an allowance and it has none.
 func (g *Guard) mayRun(c *command, rid string) error {
 	if x, ok := g.pauses.Get(rid); ok {
 		return &refuse.Paused{Method: c.method, Pause: x}
 	}
 	allowed, required := g.ledger.Allowed(rid), g.Options.RuneRequired()
-	if why := apps.Escape(c.method, c.params, rid); why != "" && (allowed || required) {
-		return &refuse.NotForApps{Rune: rid, Method: c.method, Why: why}
+	if allowed || required {
+		if r := apps.May(c.method, c.params, rid, g.Options.AppCommands()); r != nil {
+			return &refuse.NotForApps{Rune: rid, Method: c.method, Why: r.Why, Addable: r.Addable}
+		}
 	}
 	if c.spends() && !allowed && required {
 		return &refuse.NoAllowance{Rune: rid}

@@ -2,6 +2,8 @@ package apps
 
 import (
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,20 +66,98 @@ func TestCalls(t *testing.T) {
 	assert.Equal(t, c.Of("cli:withdraw#10/cln:signpsbt#3", ""), "")
 }
 
-func TestEscape(t *testing.T) {
-	for _, c := range []struct{ method, params, want string }{
+func TestMay(t *testing.T) {
+	own := mkRune("=5&method^pay")
+	added := Commands{"connect": true}
+	for _, c := range []struct {
+		method, params string
+		want           string // "": may run; "+": refused, addable
+	}{
+		{"getinfo", `[]`, ""},
+		{"listfunds", `{}`, ""},
+		{"xpay", `["lnbcrt1"]`, ""},
+		{"invoice", `[1000,"l","d"]`, ""},
+		{"pay-up-to-status", `[]`, ""},
+		{"connect", `["02aa"]`, ""}, // added by the operator
+		{"disconnect", `["02aa"]`, "+"},
+		{"otherplugin-transfer", `{}`, "+"},
+		{"listconfigs", `{}`, "+"},
 		{"pay-up-to-pause", `["5"]`, ""},
 		{"pay-up-to-pause", `{"rune_id":"6"}`, "an app may pause only itself"},
-		{"plugin", `["list"]`, ""},
-		{"plugin", `{"subcommand":"stop","plugin":"pay-up-to"}`, "an app may not start or stop plugins"},
-		{"datastore", `{"key":["pay-up-to","a","5"]}`, "an app may not write the guard's records"},
-		{"datastore", `{"key":"pay-up-to"}`, "an app may not write the guard's records"},
-		{"datastore", `{"key":["myapp"]}`, ""},
-		{"createrune", `{"rune":"x"}`, ""},
-		{"commando-rune", `[]`, "an app may not mint a new rune (it would carry no allowance); it may only restrict its own"},
-		{"getinfo", `[]`, ""},
+		{"pay-up-to-resume", `["5"]`, "an app may not lift a pause"},
+		{"plugin", `["list"]`, stopsGuard},
+		{"datastore", `{"key":["myapp","x"]}`, guardRecords},
+		{"createrune", `{"rune":"` + own + `"}`, ""},
+		{"createrune", `{"rune":"` + mkRune("=6") + `"}`, "an app may restrict only its own rune"},
+		{"createrune", `[]`, mintsRune},
+		{"commando-rune", `[]`, mintsRune},
+		{"showrunes", `["` + own + `"]`, ""},
+		{"showrunes", `[]`, "an app may show only its own rune; " + showsRunes},
+		{"blacklistrune", `{"start":1,"relist":true}`, liftsRevoke},
+		{"reckless", `["disable","pay-up-to"]`, stopsGuard},
+		{"clnrest-register-path", `{}`, hiddenPath},
+		{"dev-forget-channel", `{}`, devCommand},
+		{"signmessagewithkey", `{}`, "+"},
 	} {
-		assert.Equal(t, Escape(c.method, jsonrpc.Value(c.params), "5"), c.want, "%s %s", c.method, c.params)
+		r := May(c.method, jsonrpc.Value(c.params), "5", added)
+		switch c.want {
+		case "":
+			assert.Assert(t, r == nil, "%s %s: %+v", c.method, c.params, r)
+		case "+":
+			assert.DeepEqual(t, r, &Refusal{Why: "an app with an allowance may not run " + c.method, Addable: true})
+		default:
+			assert.DeepEqual(t, r, &Refusal{Why: c.want})
+		}
+	}
+}
+
+func TestParseCommands(t *testing.T) {
+	cs, err := ParseCommands(" connect, setchannel,,fundchannel ")
+	assert.NilError(t, err)
+	assert.Equal(t, cs.String(), "connect,fundchannel,setchannel")
+	cs, err = ParseCommands("")
+	assert.NilError(t, err)
+	assert.Equal(t, len(cs), 0)
+	for s, want := range map[string]string{
+		"connect,setconfig":      "app-commands: an app may never be allowed setconfig: " + changesGuard,
+		"dev-forget-channel":     "app-commands: an app may never be allowed dev-forget-channel: " + devCommand,
+		"datastore":              "app-commands: an app may never be allowed datastore: " + guardRecords,
+		"createrune":             "app-commands: an app may never be allowed createrune: apps may run it on their own rune only, as they already do",
+		"pay-up-to-setallowance": "app-commands: an app may never be allowed pay-up-to-setallowance: an app may not change allowances",
+		`con"nect`:               `app-commands: "con\"nect" is not a command name`,
+	} {
+		_, err := ParseCommands(s)
+		assert.Error(t, err, want, s)
+	}
+}
+
+// TestVersionsDecided: every command of each supported version's
+// schemas is decided by the table, so that a command a new version adds
+// is refused until someone decides it.
+func TestVersionsDecided(t *testing.T) {
+	files, err := filepath.Glob("testdata/commands-*.txt")
+	assert.NilError(t, err)
+	assert.Assert(t, len(files) >= 3)
+	known := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		assert.NilError(t, err)
+		for _, m := range strings.Fields(string(b)) {
+			known[m] = true
+			assert.Assert(t, Decided(m), "%s: %s is not decided: add it to the table", f, m)
+		}
+	}
+	// And the table names no command no version has (a typo refuses
+	// nothing and allows nothing), but for plugins' own and pay-up-to's.
+	for m := range table {
+		if !known[m] && !strings.HasPrefix(m, "pay-up-to-") {
+			switch m {
+			case "listincoming", "paystatus", "estimatefees", "getchaininfo", "getrawblockbyheight", "getutxout",
+				"sendrawtransaction", "restorefrompeer", "commando-rune", "commando-listrunes", "commando-blacklist", "decodepay":
+				continue // in `help`, not in every schema list
+			}
+			t.Errorf("the table names %s, which no version's schemas have", m)
+		}
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package options holds the operator's options of the guard (limit,
-// budget, rune-allowance-required, trusted-destinations), checked and
-// applied at start and by setconfig.
+// budget, rune-allowance-required, app-commands, trusted-destinations),
+// checked and applied at start and by setconfig.
 package options
 
 import (
@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/payupto/pay-up-to/amount"
+	"github.com/payupto/pay-up-to/hooks/apps"
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/trust"
 )
@@ -17,6 +18,7 @@ const (
 	LimitDescription        = "Refuse payments above this amount (e.g. 0.001btc, 100000sat, 100000000msat)"
 	BudgetDescription       = "Refuse payments that would make what leaves the node, fees included, exceed AMOUNT in any PERIOD: comma-separated AMOUNT/PERIOD windows (e.g. 0.002btc/1h,0.01btc/1d; period units s, m, h, d, w)"
 	RuneRequiredDescription = "Refuse payments authorised by a rune (commando, clnrest) that has no allowance (true or false)"
+	AppCommandsDescription  = "Comma-separated commands that apps with an allowance may run beyond the default ones (e.g. connect,setchannel,fundchannel); never any that would change or stop the guard"
 	TrustedDescription      = "Comma-separated on-chain addresses (the operator's cold wallet, an exchange deposit) whose outputs count as the node's own, and node ids whose payments are exempt from limit and budget: what goes to them is not spending; only the fee counts"
 )
 
@@ -29,6 +31,7 @@ type Options struct {
 	limitSet     atomic.Bool
 	runeRequired atomic.Bool
 	trusted      atomic.Pointer[trust.List]
+	appCommands  atomic.Pointer[apps.Commands]
 	network      atomic.Pointer[string] // lightningd's, once known
 }
 
@@ -133,6 +136,32 @@ func (o *Options) SetTrusted(s string) error {
 	t, _ := trust.Parse(s)
 	o.trusted.Store(t)
 	return nil
+}
+
+// AppCommands are the commands the operator lets apps run beyond the
+// default ones (app-commands).
+func (o *Options) AppCommands() apps.Commands {
+	if cs := o.appCommands.Load(); cs != nil {
+		return *cs
+	}
+	return nil
+}
+
+// CheckAppCommands validates app-commands: it refuses, saying why, any
+// command an app may never run.
+func (o *Options) CheckAppCommands(s string) error {
+	_, err := apps.ParseCommands(s)
+	return err
+}
+
+// SetAppCommands parses and applies app-commands; on error the old
+// ones stay.
+func (o *Options) SetAppCommands(s string) error {
+	cs, err := apps.ParseCommands(s)
+	if err == nil {
+		o.appCommands.Store(&cs)
+	}
+	return err
 }
 
 // Network is lightningd's network ("bitcoin", "regtest"…), once known.

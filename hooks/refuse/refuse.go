@@ -136,8 +136,11 @@ type Paused struct {
 }
 
 // NotForApps: a command an app, by its rune's unique id, may not run
-// (2103).
-type NotForApps struct{ Rune, Method, Why string }
+// (2103); Addable when the operator may allow it with app-commands.
+type NotForApps struct {
+	Rune, Method, Why string
+	Addable           bool
+}
 
 // NoAllowance: a spend by a rune without an allowance while
 // rune-allowance-required is set (2103).
@@ -175,9 +178,12 @@ func For(method string, err error) *Refusal {
 	case *Paused:
 		return paused(e.Method, e.Pause)
 	case *NotForApps:
-		return &Refusal{Code: CodeRuneAllowance,
-			Message: fmt.Sprintf("pay-up-to: rune %s may not call %s: %s", e.Rune, e.Method, e.Why),
-			Data:    []Field{{Key: "rune_id", Str: e.Rune}, {Key: "method", Str: e.Method}}}
+		msg := fmt.Sprintf("pay-up-to: rune %s may not call %s: %s", e.Rune, e.Method, e.Why)
+		if e.Addable {
+			msg = fmt.Sprintf("pay-up-to: %s; the operator can allow it with app-commands=%s", e.Why, e.Method)
+		}
+		return &Refusal{Code: CodeRuneAllowance, Message: msg,
+			Data: []Field{{Key: "rune_id", Str: e.Rune}, {Key: "method", Str: e.Method}}}
 	case *NoAllowance:
 		return &Refusal{Code: CodeRuneAllowance,
 			Message: fmt.Sprintf("pay-up-to: rune %s has no allowance, and rune-allowance-required is set (pay-up-to-setallowance %s …)", e.Rune, e.Rune),
