@@ -2,11 +2,14 @@ package integration
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/payupto/pay-up-to/hooks/apps"
 )
 
 const (
@@ -50,21 +53,31 @@ func (n *node) snapshot() string {
 	return string(b)
 }
 
-// TestAppsCannotLiftTheirLimits: an app whose rune is loose (method^pay,
-// setconfig, plugin, datastore, deldatastore, createrune) but carries an
-// allowance tries every way to change or stop the guard from l2 over
-// commando; each is refused at its checkrune, nothing changes, and the
-// app still pays within its allowance.
+// TestAppsCannotLiftTheirLimits: an app whose rune is unrestricted (a
+// plain createrune, as many guides show) but carries an allowance runs,
+// from l2 over commando, only what apps may run: every other command,
+// the ways to change or stop the guard above all, is refused at its
+// checkrune and nothing changes; the app still reads, invoices and pays
+// within its allowance, and the operator's app-commands widens what it
+// may run, never to what would change or stop the guard.
 func TestAppsCannotLiftTheirLimits(t *testing.T) {
 	l1, l2, l3 := newLine(t, nil, "plugin="+plugin, "limit=0.001btc", "budget=0.003btc/1d")
 	waitRead(t, l1)
 	if !l1.has("checkrune") {
 		t.Skip("lightningd " + version + " has no checkrune (CLN v23.08+): apps' runes cannot be held there")
 	}
-	rune, id := l1.newRune([]any{[]any{"method^pay", "method=xpay", "method=setconfig", "method=plugin", "method=datastore", "method=deldatastore", "method=createrune"}})
+	rune, id := l1.newRune(nil)
 	l1.must("pay-up-to-setallowance", map[string]any{"rune_id": id, "limit": "10000sat", "budget": "20000sat/1d"}, nil)
+	other, _ := l1.newRune([]any{[]any{"method=getinfo"}})
 	a := app{l1, l2, rune, "pay"}
 	before := l1.snapshot()
+	refused := func(method string, params any) {
+		t.Helper()
+		e := a.call(method, params, nil)
+		assert.Assert(t, e != nil, "%s %v was not refused", method, params)
+		assert.Equal(t, e.Code, int64(codeCommando), "%s: %v", method, e)
+		assert.Assert(t, is.Contains(e.Message, "pay-up-to:"), "%s: %v", method, e)
+	}
 	for _, c := range []struct {
 		method string
 		params any
@@ -78,29 +91,90 @@ func TestAppsCannotLiftTheirLimits(t *testing.T) {
 		{"setconfig", map[string]any{"config": "limit", "val": "1btc"}},
 		{"setconfig", []any{"budget", "100btc/1d"}},
 		{"setconfig", map[string]any{"config": "trusted-destinations", "val": l3.ID}},
+		{"setconfig", map[string]any{"config": "app-commands", "val": "setconfig"}},
 		{"plugin", map[string]any{"subcommand": "stop", "plugin": "pay-up-to"}},
 		{"plugin", []any{"stop", plugin}},
+		{"plugin", []any{"list"}},
 		{"datastore", map[string]any{"key": []string{"pay-up-to", "x"}, "string": "y", "mode": "create-or-replace"}},
+		{"datastore", map[string]any{"key": []string{"myapp", "x"}, "string": "y"}},
 		{"deldatastore", map[string]any{"key": []string{"pay-up-to", "allowance", id}}},
 		{"createrune", map[string]any{}},
 		{"createrune", map[string]any{"restrictions": []any{[]any{"method=pay"}}}},
+		{"createrune", map[string]any{"rune": other}},
+		{"showrunes", map[string]any{}},
+		{"blacklistrune", map[string]any{"start": 0, "relist": true}},
+		{"reckless", []any{"disable", "pay-up-to"}},
+		{"reckless", []any{"install", "anything"}},
+		{"otherplugin-transfer", map[string]any{"amount": 1}},
+		{"dev-forget-channel", map[string]any{"id": l2.ID}},
+		{"signmessage", []any{"I am this node"}},
+		{"connect", []any{l3.ID}},
+		{"close", []any{l2.ID}},
+		{"exposesecret", []any{"x"}},
+		{"clnrest-register-path", map[string]any{"path": "/pay", "rpc_method": "pay", "rune_required": false}},
+		{"stop", []any{}},
 	} {
-		e := a.call(c.method, c.params, nil)
-		assert.Assert(t, e != nil, "%s %v was not refused", c.method, c.params)
-		assert.Equal(t, e.Code, int64(codeCommando), "%s: %v", c.method, e)
-		assert.Assert(t, is.Contains(e.Message, "pay-up-to:"), "%s: %v", c.method, e)
+		refused(c.method, c.params)
 	}
 	assert.Equal(t, l1.snapshot(), before, "an app changed the guard")
-	// The app may still list plugins, restrict its own rune, and pay.
-	assert.Assert(t, a.call("plugin", map[string]any{"subcommand": "list"}, nil) == nil)
-	assert.Assert(t, a.call("createrune", map[string]any{"rune": rune, "restrictions": []any{[]any{"method=pay"}}}, nil) == nil)
+	e := a.call("connect", []any{l3.ID}, nil)
+	assert.Assert(t, is.Contains(e.Message, "pay-up-to: an app with an allowance may not run connect; the operator can allow it with app-commands=connect"), "%v", e)
+
+	// It reads, invoices, restricts its own rune, and pays within its
+	// allowance.
+	for _, c := range []struct {
+		method string
+		params any
+	}{
+		{"getinfo", []any{}},
+		{"listfunds", []any{}},
+		{"listpeerchannels", map[string]any{}},
+		{"pay-up-to-status", []any{}},
+		{"invoice", map[string]any{"amount_msat": 1000, "label": "app", "description": "app"}},
+		{"showrunes", map[string]any{"rune": rune}},
+		{"createrune", map[string]any{"rune": rune, "restrictions": []any{[]any{"method=pay"}}}},
+	} {
+		assert.Assert(t, a.call(c.method, c.params, nil) == nil, "%s", c.method)
+	}
 	e, r := a.pay(l3.invoice("5000sat"))
 	completed(t, l1, l3, e, r)
 	noHTLC(t, l1, l2, func() {
 		e, _ := a.pay(l3.invoice("10001sat"))
 		runeRefusal(t, e, id, "limit")
 	})
+
+	// The operator widens what apps may run; never to what would change
+	// or stop the guard.
+	if l1.hasConfig("app-commands") && l1.has("setconfig") {
+		l1.must("setconfig", map[string]any{"config": "app-commands", "val": "connect"}, nil)
+		e := a.call("connect", []any{l2.ID}, nil) // a peer already
+		assert.Assert(t, e == nil, "%v", e)
+		e = l1.call("setconfig", map[string]any{"config": "app-commands", "val": "connect,plugin"}, nil)
+		assert.Assert(t, e != nil && is.Contains(e.Message, "an app may never be allowed plugin")().Success(), "%v", e)
+		refused("plugin", []any{"list"})
+	}
 	l1.checkAlive()
+}
+
+// TestAppCommandsDecided: every command this lightningd offers, its
+// plugins' included, is decided by the table of what apps may run.
+func TestAppCommandsDecided(t *testing.T) {
+	l1 := startNode(t, nil, "plugin="+plugin, "limit=0.001btc")
+	var h struct {
+		Help []struct {
+			Command string `json:"command"`
+		} `json:"help"`
+	}
+	l1.must("help", nil, &h)
+	var undecided []string
+	for _, c := range h.Help {
+		name, _, _ := strings.Cut(c.Command, " ")
+		if !apps.Decided(name) && !strings.HasPrefix(name, "pay-up-to-") {
+			undecided = append(undecided, name)
+		}
+	}
+	assert.Assert(t, len(h.Help) > 100, "help lists %d commands", len(h.Help))
+	assert.Assert(t, len(undecided) == 0, "lightningd %s has commands the table does not decide: %v", version, undecided)
 }
 
 // pausedEverywhere checks that every way to spend is refused 2104 with

@@ -41,7 +41,9 @@ const (
 	guardRecords = "it would write or delete the guard's records"
 	mintsRune    = "it would mint a rune without an allowance; an app may only restrict its own (createrune with its rune)"
 	showsRunes   = "it would show other runes, the operator's among them"
-	liftsRevoke  = "it would lift the operator's revocation of runes"
+	liftsRevoke  = "it would change which runes are revoked, and can lift the operator's revocations"
+	otherRune    = "it would run a command under another rune"
+	unseenPay    = "it pays out of sight of the app's allowance (xpay's own command for pay); apps use xpay or pay"
 	readsSecret  = "it would read or replace the node's secrets or wallet"
 	hiddenPath   = "it would let a REST path run commands with no rune the guard can see"
 	devCommand   = "developer commands reach past every check"
@@ -67,8 +69,8 @@ var table = map[string]rule{
 	"currencyconvert": {class: reads}, "currencyrate": {class: reads}, "currencyrates": {class: reads},
 	"datastoreusage": {class: reads}, "fetchbip353": {class: reads}, "notifications": {class: reads},
 	"estimatefees": {class: reads}, "getchaininfo": {class: reads}, "getrawblockbyheight": {class: reads},
-	"getutxout": {class: reads},
-	"wait":      {class: reads}, "waitanyinvoice": {class: reads}, "waitblockheight": {class: reads},
+	"getutxout": {class: reads}, "listwatch": {class: reads},
+	"wait": {class: reads}, "waitanyinvoice": {class: reads}, "waitblockheight": {class: reads},
 	"waitinvoice": {class: reads}, "waitsendpay": {class: reads},
 	"pay-up-to-status": {class: reads},
 
@@ -98,7 +100,8 @@ var table = map[string]rule{
 	"reckless":  {never, stopsGuard},
 	"datastore": {never, guardRecords}, "deldatastore": {never, guardRecords},
 	"commando-rune": {class: own}, "commando-listrunes": {never, showsRunes},
-	"blacklistrune": {never, liftsRevoke}, "commando-blacklist": {never, liftsRevoke},
+	"blacklistrune": {never, liftsRevoke}, "commando-blacklist": {never, liftsRevoke}, "destroyrune": {never, liftsRevoke},
+	"invokerune": {never, otherRune}, "xpay-as-pay": {never, unseenPay}, "dev": {never, devCommand},
 	"exposesecret": {never, readsSecret}, "recover": {never, readsSecret}, "emergencyrecover": {never, readsSecret},
 	"recoverchannel": {never, readsSecret}, "restorefrompeer": {never, readsSecret},
 	"clnrest-register-path": {never, hiddenPath},
@@ -108,6 +111,10 @@ var table = map[string]rule{
 // change them, sign as the node, talk to peers, delete records, or read
 // what may hold secrets), for the operator to add with app-commands.
 var decidedClosed = []string{
+	"abort_channels", "addblockdepthwatch", "addoutpointwatch", "addpsbtinput", "addscidwatch",
+	"addscriptpubkeywatch", "createinvoicerequest", "createoffer", "decryptencrypteddata",
+	"delblockdepthwatch", "deloutpointwatch", "delscidwatch", "delscriptpubkeywatch", "injectutxodeposit",
+	"injectutxospend", "payersign", "setleaserates", "stfu_channels",
 	"addgossip", "addpsbtoutput", "askrene-age", "askrene-bias-channel", "askrene-bias-node",
 	"askrene-create-channel", "askrene-create-layer", "askrene-disable-node", "askrene-inform-channel",
 	"askrene-remove-channel-update", "askrene-remove-layer", "askrene-reserve", "askrene-unreserve",
