@@ -34,13 +34,14 @@ func (g *Guard) onChain(c *command) (ask, error) {
 		return nil, nil // signed, now sent: counted once
 	}
 	g.calls.Note(c.id, c.rune) // the calls it makes are charged to its rune
+	k := c.keep()
 	w := wallet.Node{C: g.rpc.Load(), Version: g.version(), Network: g.Options.Network()}
 	spend := func(ctx context.Context) error {
-		s, err := w.Leaving(ctx, g.Options.Trusted(), c.method, o)
+		s, err := w.Leaving(ctx, g.Options.Trusted(), k.method, o)
 		if err != nil {
 			return err
 		}
-		return g.spendOnChain(c, o, s)
+		return g.spendOnChain(k, o, s)
 	}
 	if w.C == nil {
 		return nil, spend(context.Background()) // nothing to ask: trusted destinations, or a refusal

@@ -99,5 +99,14 @@ func kindOf(method string) kind {
 	return untouched
 }
 
+// keep is a copy of c for a check that outlives the hook call: the stdin
+// loop reuses what c's params were read from. A command checked in
+// memory is never copied.
+func (c *command) keep() *command {
+	k := *c
+	k.params = append(jsonrpc.Value(nil), c.params...)
+	return &k
+}
+
 // spends reports whether c is a spend the guard checks.
 func (c *command) spends() bool { return c.kind >= payment }

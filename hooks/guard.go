@@ -150,14 +150,13 @@ func (g *Guard) answer(c *command, why error) json.RawMessage {
 	return r.Answer()
 }
 
-// later answers off the stdin loop once lightningd has been asked. c's
-// params are kept: the loop reuses what it read them from.
+// later answers off the stdin loop once lightningd has been asked.
 func (g *Guard) later(c *command, ask ask) jsonrpc.Deferred {
-	c.params = append(jsonrpc.Value(nil), c.params...)
+	k := c.keep()
 	return func(reply func(any, error)) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		reply(g.answer(c, ask(ctx)), nil)
+		reply(g.answer(k, ask(ctx)), nil)
 	}
 }
 

@@ -32,9 +32,10 @@ func (g *Guard) payment(c *command) (ask, error) {
 	if !t.HasNodes() || rpc == nil {
 		return nil, g.pay(c, false)
 	}
+	k := c.keep()
 	return func(ctx context.Context) error {
-		p, err := price.Lightning(c.method, c.params, g.version(), g.intents.XpayTakesPay())
-		return g.pay(c, err == nil && t.Pays(ctx, rpc, p, g.ledger.NodeID()))
+		p, err := price.Lightning(k.method, k.params, g.version(), g.intents.XpayTakesPay())
+		return g.pay(k, err == nil && t.Pays(ctx, rpc, p, g.ledger.NodeID()))
 	}, nil
 }
 

@@ -1,5 +1,5 @@
 // Package apps tells which app, by its rune, asked for a command, and
-// what an app may not run.
+// what an app may run.
 //
 // Apps reach the node with a rune, through commando or clnrest. The
 // rpc_command payload of the command an app runs carries no rune, but

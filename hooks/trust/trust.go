@@ -1,5 +1,6 @@
-// Package trust reads the operator's trusted destinations: on-chain
-// addresses and node ids (the trusted-destinations option).
+// Package trust reads the operator's trusted destinations, on-chain
+// addresses and node ids (the trusted-destinations option), and tells
+// whether a payment pays one, as lightningd vouches.
 package trust
 
 import (

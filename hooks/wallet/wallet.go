@@ -1,5 +1,6 @@
-// Package wallet asks lightningd what is the node's own: its addresses,
-// its channels' funding outputs, and its balance in a channel.
+// Package wallet asks lightningd what is the node's own (its addresses,
+// its channels' funding outputs, its balance in a channel), and so what
+// of an on-chain spend leaves the node.
 package wallet
 
 import (
