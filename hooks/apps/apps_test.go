@@ -104,9 +104,9 @@ func TestMay(t *testing.T) {
 		case "":
 			assert.Assert(t, r == nil, "%s %s: %+v", c.method, c.params, r)
 		case "+":
-			assert.DeepEqual(t, r, &Refusal{Why: "an app with an allowance may not run " + c.method, Addable: true})
+			assert.DeepEqual(t, r, &Denied{Why: "an app with an allowance may not run " + c.method, Addable: true})
 		default:
-			assert.DeepEqual(t, r, &Refusal{Why: c.want})
+			assert.DeepEqual(t, r, &Denied{Why: c.want})
 		}
 	}
 }

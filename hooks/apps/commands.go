@@ -151,29 +151,29 @@ func Decided(method string) bool {
 	return ok
 }
 
-// Refusal is why an app may not run a command: Why, and Addable when
+// Denied says why an app may not run a command: Why, and Addable when
 // the operator may allow it with app-commands.
-type Refusal struct {
+type Denied struct {
 	Why     string
 	Addable bool
 }
 
 // May returns why an app whose rune's unique id is rid may not run
 // method with params, given the commands the operator added, or nil.
-func May(method string, params jsonrpc.Value, rid string, added Commands) *Refusal {
+func May(method string, params jsonrpc.Value, rid string, added Commands) *Denied {
 	r, known := ruleOf(method)
 	switch {
 	case r.class == never:
-		return &Refusal{Why: r.why}
+		return &Denied{Why: r.why}
 	case r.class == own:
 		if why := notOwn(method, params, rid); why != "" {
-			return &Refusal{Why: why}
+			return &Denied{Why: why}
 		}
 		return nil
 	case known && r.class != closed, added[method]:
 		return nil
 	}
-	return &Refusal{Why: "an app with an allowance may not run " + method, Addable: true}
+	return &Denied{Why: "an app with an allowance may not run " + method, Addable: true}
 }
 
 // notOwn says why a command of the own class reaches beyond the app's
