@@ -43,7 +43,7 @@ const (
 	showsRunes   = "it would show other runes, the operator's among them"
 	liftsRevoke  = "it would change which runes are revoked, and can lift the operator's revocations"
 	otherRune    = "it would run a command under another rune"
-	unseenPay    = "it pays out of sight of the app's allowance (xpay's own command for pay); apps use xpay or pay"
+	unseenPay    = "it pays out of sight of the app's allowance (a payer plugin's own command); apps use xpay, pay or renepay"
 	readsSecret  = "it would read or replace the node's secrets or wallet"
 	hiddenPath   = "it would let a REST path run commands with no rune the guard can see"
 	devCommand   = "developer commands reach past every check"
@@ -101,7 +101,7 @@ var table = map[string]rule{
 	"datastore": {never, guardRecords}, "deldatastore": {never, guardRecords},
 	"commando-rune": {class: own}, "commando-listrunes": {never, showsRunes},
 	"blacklistrune": {never, liftsRevoke}, "commando-blacklist": {never, liftsRevoke}, "destroyrune": {never, liftsRevoke},
-	"invokerune": {never, otherRune}, "xpay-as-pay": {never, unseenPay}, "dev": {never, devCommand},
+	"invokerune": {never, otherRune}, "xpay-as-pay": {never, unseenPay}, "renesendpay": {never, unseenPay}, "dev": {never, devCommand},
 	"exposesecret": {never, readsSecret}, "recover": {never, readsSecret}, "emergencyrecover": {never, readsSecret},
 	"recoverchannel": {never, readsSecret}, "restorefrompeer": {never, readsSecret},
 	"clnrest-register-path": {never, hiddenPath},
