@@ -15,6 +15,14 @@ import (
 // yields what it holds so far. Walking never recurses, so depth is no risk.
 type Value []byte
 
+// UnmarshalJSON keeps the raw JSON, as json.RawMessage does: a Value in a
+// struct that encoding/json fills (a number, an "…msat" string) is then
+// read like any other. Without it, []byte would want base64.
+func (v *Value) UnmarshalJSON(b []byte) error {
+	*v = append((*v)[:0], b...)
+	return nil
+}
+
 // ErrBadJSON is returned for input that is not JSON even by jsmn's rules.
 var ErrBadJSON = errors.New("jsonrpc: malformed JSON")
 
