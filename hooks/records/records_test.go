@@ -122,3 +122,28 @@ func FuzzRow(f *testing.F) {
 		}
 	})
 }
+
+// TestCreditPaid: a payment to ourselves read at start counts only its
+// fee once listinvoices says our invoice received it (amounts as
+// numbers, v23.05+, or "…msat" strings, v23.02).
+func TestCreditPaid(t *testing.T) {
+	for _, received := range []string{`1000000`, `"1000000msat"`} {
+		now := time.Now().Unix()
+		h := fmt.Sprintf("%064x", 7)
+		c := jsonrpctest.Client(func(method string, params json.RawMessage) string {
+			switch method {
+			case "listsendpays":
+				return fmt.Sprintf(`{"payments":[{"created_index":1,"payment_hash":"%s","groupid":1,"partid":0,"destination":"02self","amount_msat":1000000,"amount_sent_msat":1001000,"created_at":%d,"status":"complete"}]}`, h, now)
+			case "listinvoices":
+				return `{"invoices":[{"status":"paid","amount_received_msat":` + received + `}]}`
+			}
+			return ""
+		})
+		k := &Keeper{Ledger: ledger.New(time.Now), Log: func(_, f string, a ...any) { t.Logf(f, a...) }}
+		ws, _ := ledger.ParseBudget("1btc/1d")
+		k.Ledger.SetWindows(ws)
+		assert.NilError(t, k.Load(context.Background(), c, &memory{m: map[[2]string]string{}}, "02self"))
+		assert.Equal(t, k.Ledger.Status().Windows[0].Spent, amount.MSat(1000), "received %s", received)
+		c.Close()
+	}
+}
