@@ -77,6 +77,8 @@ func (s *standIn) conn(conn net.Conn) {
 			res = []byte(`{"id":"02aa","version":"v26.06.6"}`)
 		case "listconfigs":
 			res = []byte(`{"configs":{}}`)
+		case "listtransactions":
+			res = []byte(`{"transactions":[]}`)
 		case "wait":
 			res = []byte(`{"subsystem":"invoices","created":1}`)
 		case "listinvoices":

@@ -67,6 +67,8 @@ func fakeNode(conn net.Conn, rows []ledger.Row) {
 			return `{"id":"02self","version":"v26.06.6"}`
 		case "listconfigs":
 			return `{"configs":{}}`
+		case "listtransactions":
+			return `{"transactions":[]}`
 		case "listdatastore":
 			return `{"datastore":[]}`
 		case "listsendpays":

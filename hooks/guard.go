@@ -30,6 +30,8 @@ import (
 	"github.com/payupto/pay-up-to/hooks/records"
 	"github.com/payupto/pay-up-to/hooks/refuse"
 	"github.com/payupto/pay-up-to/hooks/store"
+	"github.com/payupto/pay-up-to/hooks/trust"
+	"github.com/payupto/pay-up-to/hooks/wallet"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -77,7 +79,9 @@ func New(out jsonrpc.Notifier, version string) *Guard {
 		return c, g.version(), store.Datastore{C: c}
 	}
 	g.Options = &options.Options{Ledger: g.ledger}
-	g.Records = &records.Keeper{Ledger: g.ledger, Log: g.logf}
+	g.Records = &records.Keeper{Ledger: g.ledger, Log: g.logf, Wallet: func(c *jsonrpc.Client) (wallet.Node, *trust.List) {
+		return wallet.Node{C: c, Version: g.version(), Network: g.Options.Network()}, g.Options.Trusted()
+	}}
 	g.Operator = &operator.Methods{Ledger: g.ledger, Options: g.Options, Pauses: &g.pauses, Tally: &g.tally,
 		Conn: conn, Out: out, Version: version}
 	return g

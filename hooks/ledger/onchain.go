@@ -67,3 +67,34 @@ func (l *Ledger) Counted(id Hash) bool {
 	p := l.byKey[PartKey{Hash: id, GroupID: OnChainGroup}]
 	return p != nil && p.live()
 }
+
+// Unseen reports whether an on-chain spend may have left without the
+// guard seeing it: nothing was ever kept (a first start) while a budget
+// needs what left in its windows. A guard that kept anything counted
+// every spend since, in the records.
+func (s *Saved) Unseen(l *Ledger) bool {
+	return l.HasBudget() && s.index == 0 && len(s.hours) == 0 && len(s.parts) == 0 && len(s.approvals) == 0 && len(s.old) == 0
+}
+
+// OnChain counts, while loading, an on-chain spend the guard did not see
+// (made before it first ran), as SpendOnChain would have counted it at
+// unix time at, and reports whether it counts: one older than every
+// window, or spending nothing, does not. Its hour's record is queued at
+// once: the next start must find it.
+func (ld *Loader) OnChain(s OnChain, at int64) bool {
+	l := ld.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := PartKey{Hash: s.ID, GroupID: OnChainGroup}
+	total := s.Leaving + s.Fee
+	if total < s.Fee || total == 0 || l.byKey[key] != nil || at < l.now().Add(-l.retention()).Unix() {
+		return false
+	}
+	p := newPart(key, total, at, Complete, false, s.Rune)
+	p.confirmed = true
+	l.insert(p)
+	if l.persists() {
+		l.journal.hour(hourOf(at))
+	}
+	return true
+}

@@ -14,6 +14,8 @@ import (
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/hooks/store"
+	"github.com/payupto/pay-up-to/hooks/trust"
+	"github.com/payupto/pay-up-to/hooks/wallet"
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
 
@@ -22,14 +24,19 @@ type Keeper struct {
 	Ledger *ledger.Ledger
 	// Log reports through lightningd's log.
 	Log func(level, format string, args ...any)
+	// Wallet, if set, is lightningd's wallet as the guard asks it, and
+	// the trusted destinations, for counting at a first start the
+	// on-chain spends made before it (chain.go).
+	Wallet func(c *jsonrpc.Client) (wallet.Node, *trust.List)
 }
 
 // savedKinds are the kinds of the ledger's records in the store.
 var savedKinds = []string{"a", "p", "r", "h", ledger.IndexKind}
 
 // Load reads the ledger's records from st, then every payment record of
-// node self that they do not hold, then what was in flight when the
-// guard stopped, then which payments to ourselves our invoices received.
+// node self that they do not hold (at a first start, the wallet's
+// on-chain spends too), then what was in flight when the guard stopped,
+// then which payments to ourselves our invoices received.
 func (k *Keeper) Load(ctx context.Context, c *jsonrpc.Client, st store.Store, self string) error {
 	var sv ledger.Saved
 	for _, kind := range savedKinds {
@@ -41,9 +48,16 @@ func (k *Keeper) Load(ctx context.Context, c *jsonrpc.Client, st store.Store, se
 			sv.Add(kind, name, v)
 		}
 	}
+	unseen := sv.Unseen(k.Ledger)
 	ld := k.Ledger.StartLoad(sv, self)
 	if err := listAll(ctx, c, self, ld.From(), ld.Rows); err != nil {
 		return err
+	}
+	if unseen && k.Wallet != nil {
+		w, t := k.Wallet(c)
+		if err := k.countChain(ctx, w, t, ld); err != nil {
+			return err
+		}
 	}
 	ld.Done()
 	// What was in flight when we stopped, which the rows read do not show.
