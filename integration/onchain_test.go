@@ -245,3 +245,47 @@ func TestOnChainRune(t *testing.T) {
 	runeRefusal(t, e, id, "30000sat/1d")
 	l1.checkAlive()
 }
+
+// TestFirstStartOnChain: what the wallet sent on-chain before pay-up-to
+// first ran (the line's channel open, a withdraw this morning) counts in
+// the budget from the first start, exactly as the guard would have
+// counted it; a spend past the budget is then refused with nothing
+// leaving, and a restart does not count them twice.
+func TestFirstStartOnChain(t *testing.T) {
+	l1, _, l3 := newLine(t, nil)
+	if !l1.has("listaddresses") {
+		t.Skip("lightningd " + version + " has no listaddresses (CLN v24.11+): the wallet's own outputs cannot be told, so earlier spends are not counted (the log says so)")
+	}
+	nw := getNetwork(t)
+	assert.NilError(t, nw.Fund(1_000_000, l1.Node, l1.Node))
+	someone := l3.newAddr()
+	var res struct {
+		Txid string `json:"txid"`
+	}
+	l1.must("withdraw", []any{someone, 100_000}, &res)
+	want := 100_000_000 + mempoolFee(t, res.Txid)
+	var chans struct {
+		Channels []struct {
+			Opener      string `json:"opener"`
+			FundingTxid string `json:"funding_txid"`
+		} `json:"channels"`
+	}
+	l1.must("listpeerchannels", nil, &chans)
+	for _, c := range chans.Channels {
+		if c.Opener == "local" {
+			want += mempoolFee(t, c.FundingTxid) // an open counts its fee
+		}
+	}
+	opts := map[string]any{"limit": "0.01btc", "budget": "0.0015btc/1d"}
+	l1.startGuard(opts)
+	spent, onchain := l1.spent()
+	assert.Equal(t, spent, want)
+	assert.Equal(t, onchain, want)
+	nothingLeaves(t, codeOverBudget, func() *rpcError {
+		return l1.call("withdraw", []any{someone, 60_000}, nil)
+	})
+	assert.NilError(t, nw.Mine(1))
+	l1.startGuard(opts)
+	spent, _ = l1.spent()
+	assert.Equal(t, spent, want, "a restart counted them again")
+}
