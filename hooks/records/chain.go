@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -49,14 +50,22 @@ type txOut struct {
 // ld is loading. It asks lightningd (listtransactions, listaddresses,
 // listpeerchannels, getrawblockbyheight) through w.
 func (k *Keeper) countChain(ctx context.Context, w wallet.Node, t *trust.List, ld *ledger.Loader) error {
-	var res struct {
-		Transactions []chainTx `json:"transactions"`
-	}
-	if err := w.C.Call(ctx, "listtransactions", nil, &res); err != nil {
+	// Read as it arrives, without each transaction's raw hex: a busy
+	// wallet's answer is large.
+	var txs []chainTx
+	err := w.C.Stream(ctx, "listtransactions", nil, "transactions", func(v jsonrpc.Value) error {
+		var tx chainTx
+		if err := json.Unmarshal(v, &tx); err != nil {
+			return err
+		}
+		txs = append(txs, tx)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("listtransactions: %w", err)
 	}
 	outs := map[string]txOut{}
-	for _, tx := range res.Transactions {
+	for _, tx := range txs {
 		for _, o := range tx.Outputs {
 			s, err1 := hex.DecodeString(o.ScriptPubKey)
 			m, err2 := price.MSat(o.AmountMsat)
@@ -69,7 +78,7 @@ func (k *Keeper) countChain(ctx context.Context, w wallet.Node, t *trust.List, l
 	ours := map[string]bool{}
 	times := map[uint32]int64{}
 	n := 0
-	for _, tx := range res.Transactions {
+	for _, tx := range txs {
 		in, funded, err := k.walletInputs(ctx, w, tx, outs, ours)
 		if u, ok := err.(errUnknowable); ok {
 			k.Log("unusual", "on-chain spends made before pay-up-to first ran are not counted: lightningd cannot tell the wallet's own outputs (%s)", u.why)
