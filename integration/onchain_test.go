@@ -289,3 +289,14 @@ func TestFirstStartOnChain(t *testing.T) {
 	spent, _ = l1.spent()
 	assert.Equal(t, spent, want, "a restart counted them again")
 }
+
+// onchainOnly is what the first start counted in the first window: on-chain
+// spends made before pay-up-to ran (the line's channel open), and nothing
+// else yet.
+func (n *node) onchainOnly(t *testing.T) int64 {
+	t.Helper()
+	spent, onchain := n.spent()
+	assert.Equal(t, spent, onchain, "the first start counts what left on-chain, nothing else")
+	assert.Assert(t, onchain > 0, "the line's channel open left a fee")
+	return onchain
+}
