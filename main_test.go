@@ -50,11 +50,17 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// answerable: an id that is not a JSON string, number or null (control
-// characters aside, which lightningd forwards raw) cannot be echoed, so
-// is not answered.
+// answerable: an id that is not a JSON string, number or null cannot be
+// echoed, so is not answered. Raw control characters are allowed inside
+// a string only, as lightningd forwards them there.
 func answerable(id []byte) bool {
-	return id != nil && json.Valid(blankControls(id)) && strings.IndexByte(`"-0123456789n`, id[0]) >= 0
+	if id == nil || strings.IndexByte(`"-0123456789n`, id[0]) < 0 {
+		return false
+	}
+	if id[0] == '"' {
+		return json.Valid(blankControls(id)) // lightningd's parser takes raw controls in strings
+	}
+	return json.Valid(id) // and nowhere else: 0 then a control byte is no number
 }
 
 // blankControls turns raw control characters, which lightningd's parser
