@@ -72,7 +72,7 @@ FUZZ_TARGETS := ./amount/:FuzzParseMSat ./amount/:FuzzDecode ./amount/:FuzzBolt1
 	./amount/:FuzzBolt12 ./jsonrpc/:FuzzReader ./jsonrpc/:FuzzStream .:FuzzPlugin \
 	./hooks/ledger/:FuzzParseBudget ./hooks/ledger/:FuzzRecord ./hooks/:FuzzSend ./hooks/records/:FuzzRow \
 	./hooks/apps/:FuzzRuneID ./hooks/:FuzzCheckrune ./amount/:FuzzPSBT ./amount/:FuzzAddress \
-	./hooks/price/:FuzzOnChain
+	./hooks/price/:FuzzOnChain ./hooks/fleet/:FuzzHour
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "== $${t#*:} ($(FUZZTIME))"; \

@@ -46,6 +46,7 @@ import (
 	"syscall"
 
 	"github.com/payupto/pay-up-to/hooks"
+	"github.com/payupto/pay-up-to/hooks/fleet"
 	"github.com/payupto/pay-up-to/hooks/operator"
 	"github.com/payupto/pay-up-to/hooks/options"
 	"github.com/payupto/pay-up-to/jsonrpc"
@@ -127,7 +128,7 @@ func newPlugin(w io.Writer, history bool) *jsonrpc.Server {
 
 // describe declares the guard's options, hook, method and notifications.
 func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.Plugin {
-	opts, ops, recs := guard.Options, guard.Operator, guard.Records
+	opts, fl, ops, recs := guard.Options, guard.Fleet, guard.Operator, guard.Records
 	return &manifest.Plugin{
 		Summary: "A Core Lightning plugin that refuses payments above a limit, and payments that would make what leaves the node, fees included, exceed a budget per hour, day or week. It bounds every HTLC the node offers, and gives each app connected with a rune (commando, clnrest) an allowance of its own; every other command runs untouched.",
 		Options: []manifest.Option{{
@@ -166,6 +167,42 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			Dynamic:     true,
 			Check:       opts.CheckTrusted,
 			Set:         opts.SetTrusted,
+		}, {
+			Name:        "fleet-etcd",
+			Description: fleet.EtcdDescription,
+			Example:     "http://127.0.0.1:2379",
+			Set:         fl.SetEtcd,
+			Extra:       true,
+		}, {
+			Name:        "fleet-name",
+			Description: fleet.NameDescription,
+			Example:     "payments",
+			Set:         fl.SetName,
+			Extra:       true,
+		}, {
+			Name:        "fleet-etcd-cacert",
+			Description: fleet.CACertDescription,
+			Example:     "/etc/pay-up-to/etcd-ca.pem",
+			Set:         fl.SetCACert,
+			Extra:       true,
+		}, {
+			Name:        "fleet-etcd-cert",
+			Description: fleet.CertDescription,
+			Example:     "/etc/pay-up-to/etcd-client.pem",
+			Set:         fl.SetCert,
+			Extra:       true,
+		}, {
+			Name:        "fleet-etcd-key",
+			Description: fleet.KeyDescription,
+			Example:     "/etc/pay-up-to/etcd-client-key.pem",
+			Set:         fl.SetKey,
+			Extra:       true,
+		}, {
+			Name:        "fleet-offline-share",
+			Description: fleet.ShareDescription,
+			Example:     "10000sat",
+			Set:         fl.SetShare,
+			Extra:       true,
 		}},
 		Hooks: []manifest.Hook{{Name: "rpc_command", Filters: hooks.Filters(), After: []string{"cln-xpay"}}},
 		Methods: []manifest.Method{{
@@ -198,6 +235,11 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			Usage:       operator.ResumeUsage,
 			Description: operator.ResumeDescription,
 			Handler:     jsonrpc.HandlerFunc(ops.ServeResume),
+		}, {
+			Name:        "pay-up-to-fleet-forget",
+			Usage:       operator.FleetForgetUsage,
+			Description: operator.FleetForgetDescription,
+			Handler:     jsonrpc.HandlerFunc(ops.ServeFleetForget),
 		}},
 		Subscriptions: []manifest.Subscription{
 			{Topic: "sendpay_success", Handler: recs.OnSendpay},
@@ -208,7 +250,7 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 		},
 		Topics: []string{hooks.RefusedTopic, operator.PausedTopic, operator.ResumedTopic},
 		Init: func(c manifest.Config) string {
-			if why := guard.Options.Ready(c.Network); why != "" {
+			if why := guard.Ready(c.Network); why != "" {
 				return why
 			}
 			if history {

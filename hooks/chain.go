@@ -55,7 +55,7 @@ func (g *Guard) spendOnChain(c *command, o price.OnChain, s wallet.Spend) error 
 		return &refuse.Unverified{Why: why}
 	}
 	limit, hasLimit := g.Options.Limit()
-	sp := ledger.OnChain{ID: spendID(c, o), Leaving: s.Leaving, Fee: s.Fee, Rune: c.rune}
+	sp := ledger.OnChain{ID: spendID(c, o), Leaving: s.Leaving, Fee: s.Fee, Rune: c.rune, Claim: g.claim(c)}
 	if v := g.ledger.SpendOnChain(sp, limit, hasLimit, !o.Check); v != nil {
 		return &refuse.Chain{Verdict: v, Spend: s}
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/payupto/pay-up-to/hooks/ledger"
+
 	"github.com/payupto/pay-up-to/hooks/preimages"
 	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/jsonrpc"
@@ -22,6 +24,27 @@ type command struct {
 	// rune is the unique id of the app's rune that asked for a spend, or
 	// "" for the operator (see package apps).
 	rune string
+	// fleet, in a fleet, holds what the ledger let it add to the node's
+	// windows, which the fleet must agree to before it runs; the kept
+	// copies share it.
+	fleet *fleetClaims
+}
+
+// fleetClaims are a spend's claims on the fleet's budget.
+type fleetClaims struct{ list []*ledger.Claim }
+
+// made returns the claims the ledger filled.
+func (f *fleetClaims) made() []*ledger.Claim {
+	if f == nil {
+		return nil
+	}
+	var out []*ledger.Claim
+	for _, c := range f.list {
+		if c.Made() {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // kind is what a command is to the guard.
@@ -57,6 +80,9 @@ func (g *Guard) read(params jsonrpc.Value) command {
 		c.rune = g.claims.Take(c.method, c.params)
 	case c.kind == onChain:
 		c.rune = g.calls.Of(c.id, g.claims.Take(c.method, c.params))
+	}
+	if c.spends() && g.fleet.Load() != nil {
+		c.fleet = &fleetClaims{}
 	}
 	return c
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/payupto/pay-up-to/hooks/apps"
+	"github.com/payupto/pay-up-to/hooks/fleet"
 	"github.com/payupto/pay-up-to/hooks/intents"
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/operator"
@@ -44,9 +45,11 @@ var continueAnswer = json.RawMessage(`{"result":"continue"}`)
 // Guard is the rpc_command hook handler. Until a limit or budget is set
 // it refuses every spend.
 type Guard struct {
-	// Options are the operator's options; Operator serves the operator's
-	// methods; Records takes lightningd's notifications of payments.
+	// Options are the operator's options, Fleet those of the fleet it
+	// shares its budget with; Operator serves the operator's methods;
+	// Records takes lightningd's notifications of payments.
 	Options  *options.Options
+	Fleet    *fleet.Options
 	Operator *operator.Methods
 	Records  *records.Keeper
 
@@ -61,6 +64,7 @@ type Guard struct {
 	intents   intents.Book                   // what paying commands asked for, and who runs pay
 	cln       atomic.Int32                   // lightningd's version (a price.Version), 0 until known
 	rpc       atomic.Pointer[jsonrpc.Client] // lightningd, once its records are read
+	fleet     atomic.Pointer[fleet.Member]   // the fleet, if any, once Ready
 }
 
 // New makes a guard that tells refusals, pauses and log lines to out
@@ -79,6 +83,7 @@ func New(out jsonrpc.Notifier, version string) *Guard {
 		return c, g.version(), store.Datastore{C: c}
 	}
 	g.Options = &options.Options{Ledger: g.ledger}
+	g.Fleet = &fleet.Options{}
 	g.Records = &records.Keeper{Ledger: g.ledger, Log: g.logf, Wallet: func(c *jsonrpc.Client) (wallet.Node, *trust.List) {
 		return wallet.Node{C: c, Version: g.version(), Network: g.Options.Network()}, g.Options.Trusted()
 	}}
@@ -98,11 +103,17 @@ func (g *Guard) ServeRPC(params jsonrpc.Value) (any, error) {
 	}
 	c := read // kept only for what is checked
 	ask, err := g.check(&c)
+	if ask == nil && err == nil && len(c.fleet.made()) > 0 {
+		ask = agreed // the fleet must agree too
+	}
 	if ask != nil {
 		return g.later(&c, ask), nil
 	}
 	return g.answer(&c, err), nil
 }
+
+// agreed is a check with nothing left to ask lightningd.
+func agreed(context.Context) error { return nil }
 
 // ask finishes a check by asking lightningd.
 type ask func(ctx context.Context) error
@@ -121,7 +132,7 @@ func (g *Guard) check(c *command) (ask, error) {
 	case runeCheck:
 		return g.checkRune(c)
 	}
-	if x, ok := g.pauses.Get(pause.Node); ok && !(c.method == rewritten && g.intents.XpayTakesPay()) {
+	if x, ok := g.pauses.Stopped(); ok && !(c.method == rewritten && g.intents.XpayTakesPay()) {
 		return nil, &refuse.Paused{Method: c.method, Pause: x} // a pay xpay runs is refused at its preapproveinvoice
 	}
 	switch {
@@ -160,8 +171,23 @@ func (g *Guard) later(c *command, ask ask) jsonrpc.Deferred {
 	return func(reply func(any, error)) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		reply(g.answer(k, ask(ctx)), nil)
+		err := ask(ctx)
+		if err == nil {
+			err = g.fleet.Load().Confirm(ctx, k.fleet.made())
+		}
+		reply(g.answer(k, err), nil)
 	}
+}
+
+// claim is where the ledger tells what a decision on c adds to the
+// node's windows, when a fleet must agree to it; nil otherwise.
+func (g *Guard) claim(c *command) *ledger.Claim {
+	if c.fleet == nil {
+		return nil
+	}
+	cl := new(ledger.Claim)
+	c.fleet.list = append(c.fleet.list, cl)
+	return cl
 }
 
 // Fallback answers when ServeRPC panicked or the request was too large to

@@ -125,7 +125,7 @@ func (g *Guard) reserve(c *command, p price.Payment, trusted bool) error {
 	if total < fee {
 		return &refuse.Unverified{Why: "the amount and fee allowance overflow", Key: p.Key, Subject: p.Subject}
 	}
-	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: hash, Method: c.method, Dest: p.Dest, Amount: p.Amount, Allowance: total, Retry: retry, Rune: rune, Trusted: trusted})
+	v := g.ledger.Approve(ledger.Approval{ID: id, Hash: hash, Method: c.method, Dest: p.Dest, Amount: p.Amount, Allowance: total, Retry: retry, Rune: rune, Trusted: trusted, Claim: g.claim(c)})
 	if v != nil {
 		return &refuse.Payment{Verdict: v, Key: p.Key, Subject: p.Subject}
 	}

@@ -43,7 +43,7 @@ func (g *Guard) send(c *command) (ask, error) {
 // readSend prices a low-level send (price.Send) for the ledger: which
 // rune authorised it, and whether it is a payment to ourselves.
 func (g *Guard) readSend(c *command) (ledger.Send, error) {
-	s := ledger.Send{ID: c.id, Rune: c.rune}
+	s := ledger.Send{ID: c.id, Rune: c.rune, Claim: g.claim(c)}
 	p, err := price.Send(c.method, c.params, g.version())
 	s.Key = ledger.PartKey{Hash: ledger.Hash(p.Hash), GroupID: p.GroupID, PartID: p.PartID}
 	if err != nil {

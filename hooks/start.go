@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/payupto/pay-up-to/hooks/fleet"
+
 	"github.com/payupto/pay-up-to/hooks/pause"
 	"github.com/payupto/pay-up-to/hooks/price"
 	"github.com/payupto/pay-up-to/hooks/store"
@@ -77,6 +79,32 @@ func (g *Guard) connect(c *jsonrpc.Client) error {
 	if err := g.Records.Load(ctx, c, st, info.ID); err != nil {
 		return err
 	}
+	if f := g.fleet.Load(); f != nil {
+		f.Join(info.ID) // what we spend is known: the fleet may see it
+	}
 	g.rpc.Store(c)
 	return nil
+}
+
+// Ready checks the options at init and joins the fleet, if one is set,
+// in the background; it returns why the guard cannot run, or "".
+func (g *Guard) Ready(network string) string {
+	if why := g.Options.Ready(network); why != "" {
+		return why
+	}
+	c, ok, err := g.Fleet.Config()
+	if err != nil {
+		return err.Error()
+	}
+	if !ok {
+		return ""
+	}
+	m, err := fleet.New(c, g.ledger, &g.pauses, g.logf)
+	if err != nil {
+		return err.Error()
+	}
+	g.fleet.Store(m)
+	g.Operator.Fleet = m
+	m.Start(context.Background())
+	return ""
 }

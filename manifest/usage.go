@@ -14,6 +14,9 @@ func (p *Plugin) Usage(w io.Writer, name, version string) {
 	path := "/path/to/" + name
 	var opts []string
 	for _, o := range p.Options {
+		if o.Extra {
+			continue
+		}
 		val := o.Example
 		if val == "" {
 			val = "VALUE"
@@ -40,12 +43,17 @@ func (p *Plugin) Usage(w io.Writer, name, version string) {
 			b.WriteString("\n  " + o.Name)
 			if o.Dynamic {
 				b.WriteString(" (dynamic)")
+			} else {
+				b.WriteString(" (at start)")
 			}
 			if o.Required {
 				b.WriteString(" (required)")
 			}
 			b.WriteString("\n")
 			wrap(&b, "      ", o.Description)
+			if o.Extra {
+				wrap(&b, "      ", "e.g. "+o.Name+"="+o.Example)
+			}
 		}
 	}
 	if len(p.Methods) > 0 {

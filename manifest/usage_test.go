@@ -66,7 +66,7 @@ lightning-cli setconfig NAME VALUE:
   limit (dynamic) (required)
       The most.
 
-  mode
+  mode (at start)
       How, in a description long enough to be wrapped at seventy-six columns
       and indented.
 

@@ -95,8 +95,9 @@ var table = map[string]rule{
 	// Never.
 	"pay-up-to-resume": {never, "an app may not lift a pause"}, "pay-up-to-setallowance": {never, "an app may not change allowances"},
 	"pay-up-to-delallowance": {never, "an app may not change allowances"}, "pay-up-to-createrune": {never, "an app may not change allowances"},
-	"setconfig": {never, changesGuard},
-	"plugin":    {never, stopsGuard}, "stop": {never, stopsGuard}, "graceful": {never, stopsGuard},
+	"pay-up-to-fleet-forget": {never, "an app may not change the fleet"},
+	"setconfig":              {never, changesGuard},
+	"plugin":                 {never, stopsGuard}, "stop": {never, stopsGuard}, "graceful": {never, stopsGuard},
 	"reckless":  {never, stopsGuard},
 	"datastore": {never, guardRecords}, "deldatastore": {never, guardRecords},
 	"commando-rune": {class: own}, "commando-listrunes": {never, showsRunes},

@@ -32,6 +32,9 @@ type Approval struct {
 	// node's windows hold only the fees (Allowance - Amount); a rune's
 	// still hold it all.
 	Trusted bool
+	// Claim, if not nil, is filled with what the approval reserves in
+	// the node's windows, for a fleet to agree to.
+	Claim *Claim
 }
 
 // approval is an Approval let through.
@@ -74,6 +77,7 @@ func (l *Ledger) Approve(ap Approval) *Verdict {
 	l.approvals.add(a)
 	l.reserve(a, 1)
 	l.persistApproval(a)
+	l.claim(ap.Claim, nodeReq, a, nil)
 	return nil
 }
 

@@ -249,6 +249,9 @@ func (l *Ledger) settled(r Row) bool {
 
 // dirty queues the record of the hour of t; l.mu is held.
 func (l *Ledger) dirty(t int64) {
+	if l.shared != nil {
+		l.shared[hourOf(t)] = struct{}{}
+	}
 	if l.persists() && !l.loading {
 		l.journal.hour(hourOf(t))
 	}

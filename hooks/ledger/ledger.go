@@ -89,6 +89,7 @@ type Ledger struct {
 	loaded     bool                 // lightningd's records have been read
 	loading    bool                 // they are being merged: persist nothing yet
 	loadErr    string               // why they could not be, if not
+	shared     map[int64]struct{}   // hours changed since the last Share; nil: not shared
 	journal    journal
 }
 

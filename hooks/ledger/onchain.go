@@ -19,6 +19,9 @@ type OnChain struct {
 	Leaving, Fee amount.MSat
 	// Rune is the unique id of the rune that authorised it, if any.
 	Rune string
+	// Claim, if not nil, is filled with what it counts, for a fleet to
+	// agree to.
+	Claim *Claim
 }
 
 // SpendOnChain decides an on-chain spend: Leaving is held to the node's
@@ -53,6 +56,7 @@ func (l *Ledger) SpendOnChain(s OnChain, limit amount.MSat, hasLimit, record boo
 		p := newPart(key, total, l.now().Unix(), Complete, false, s.Rune)
 		p.confirmed = true
 		l.insert(p)
+		l.claim(s.Claim, total, nil, p)
 	}
 	return nil
 }

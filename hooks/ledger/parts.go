@@ -96,6 +96,9 @@ type Send struct {
 	// Rune is the unique id of the rune that authorised the send, if any:
 	// a raw send is also held to its allowance.
 	Rune string
+	// Claim, if not nil, is filled with what the send adds to the node's
+	// windows beyond what was reserved for it, for a fleet to agree to.
+	Claim *Claim
 }
 
 // Admit decides a send: a part of an approved payment within its
@@ -115,13 +118,15 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 		return &Verdict{Reason: Unpriced}
 	}
 	rune := s.Rune
+	var adds amount.MSat // to the node's windows, beyond a reservation
 	if a != nil {
 		rune = a.rune
 		if a.live+s.Sent > a.allowance || a.live+s.Sent < a.live {
 			return &Verdict{Reason: OverApproval, Part: s.Sent, Out: a.live, Max: a.allowance, Method: a.method}
 		}
 		if !a.active { // late: its reservation has ended
-			if v := l.fits(s.Sent-a.exemptable(s.Sent), s.Sent, l.accounts[rune]); v != nil {
+			adds = s.Sent - a.exemptable(s.Sent)
+			if v := l.fits(adds, s.Sent, l.accounts[rune]); v != nil {
 				return v
 			}
 		}
@@ -140,6 +145,7 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 		if v := l.fits(s.Sent, s.Sent, c); v != nil {
 			return v
 		}
+		adds = s.Sent
 	}
 	if old := l.byKey[s.Key]; old != nil { // a failed part sent again
 		l.remove(old)
@@ -151,6 +157,9 @@ func (l *Ledger) Admit(s Send, limit amount.MSat, hasLimit bool) *Verdict {
 	}
 	l.insert(p)
 	l.unseen = append(l.unseen, p)
+	if adds > 0 {
+		l.claim(s.Claim, adds, nil, p)
+	}
 	return nil
 }
 

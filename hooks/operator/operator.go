@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/payupto/pay-up-to/hooks/fleet"
+
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/options"
 	"github.com/payupto/pay-up-to/hooks/pause"
@@ -28,6 +30,8 @@ type Methods struct {
 	Out jsonrpc.Notifier
 	// Version, if set, is shown by pay-up-to-status.
 	Version string
+	// Fleet is the fleet the node shares its budget with, or nil.
+	Fleet *fleet.Member
 }
 
 // Notification topics sent on each pause and resume.

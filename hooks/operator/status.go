@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/payupto/pay-up-to/hooks/fleet"
+
 	"github.com/payupto/pay-up-to/hooks/ledger"
 	"github.com/payupto/pay-up-to/hooks/pause"
 	"github.com/payupto/pay-up-to/jsonrpc"
@@ -28,6 +30,9 @@ type Status struct {
 	// Paused is the node's pause, or null; PausedRunes the runes paused.
 	Paused      *pause.Pause  `json:"paused"`
 	PausedRunes []pause.Pause `json:"paused_runes"`
+	// Fleet is the fleet the budgets are shared with, if any: then each
+	// budget's spent and reserved are the whole fleet's.
+	Fleet *fleet.Status `json:"fleet,omitempty"`
 }
 
 // BudgetStatus is one window now, in msat. Spent and available are
@@ -103,6 +108,11 @@ func (m *Methods) Status() Status {
 	}
 	ls := m.Ledger.Status()
 	st.Budgets = budgets(ls.Windows, ls.Loaded)
+	if m.Fleet != nil {
+		fs := m.Fleet.Status(longest(ls.Windows))
+		st.Fleet = &fs
+		st.Budgets = budgets(m.Fleet.Windows(ls.Windows), ls.Loaded && fs.Reachable)
+	}
 	for _, r := range ls.Runes {
 		a := AllowanceStatus{RuneID: r.ID, Budgets: budgets(r.Windows, ls.Loaded)}
 		if r.HasLimit {
@@ -111,7 +121,7 @@ func (m *Methods) Status() Status {
 		}
 		st.Runes = append(st.Runes, a)
 	}
-	if x, ok := m.Pauses.Get(pause.Node); ok {
+	if x, ok := m.Pauses.Stopped(); ok {
 		st.Paused = &x
 	}
 	st.PausedRunes = m.Pauses.Runes()
@@ -128,6 +138,14 @@ func (m *Methods) Status() Status {
 		st.History = "not read yet (spent figures unknown)"
 	}
 	return st
+}
+
+func longest(ws []ledger.WindowStatus) time.Duration {
+	var l time.Duration
+	for _, w := range ws {
+		l = max(l, w.Period)
+	}
+	return l
 }
 
 // budgets shows windows; spent and available only once known.

@@ -13,20 +13,29 @@ import (
 // "<unix seconds>,<reason>", so restarts keep it.
 const Kind = "pause"
 
-// Node is the key of the node's pause; a rune's is its unique id.
-const Node = "node"
+// Node is the key of the node's pause, Fleet of the fleet's (every
+// member's, kept in the fleet's store); a rune's is its unique id.
+const (
+	Node  = "node"
+	Fleet = "fleet"
+)
 
 // Pause is a pause in force, as pay-up-to-status shows it.
 type Pause struct {
 	RuneID string `json:"rune_id,omitempty"`
+	Fleet  bool   `json:"fleet,omitempty"`
 	Since  int64  `json:"since"` // unix seconds
 	Reason string `json:"reason"`
 }
 
-// New is a pause of key (Node or a rune's unique id) from since.
+// New is a pause of key (Node, Fleet or a rune's unique id) from since.
 func New(key string, since int64, reason string) Pause {
 	x := Pause{Since: since, Reason: reason}
-	if key != Node {
+	switch key {
+	case Node:
+	case Fleet:
+		x.Fleet = true
+	default:
 		x.RuneID = key
 	}
 	return x
@@ -47,8 +56,11 @@ func Read(key, record string) (x Pause, ok bool) {
 
 // Name is how messages name the pause of key.
 func Name(key string) string {
-	if key == Node {
+	switch key {
+	case Node:
 		return "the node"
+	case Fleet:
+		return "the fleet"
 	}
 	return "rune " + key
 }
@@ -81,13 +93,22 @@ func (b *Book) Set(key string, x *Pause) {
 	}
 }
 
+// Stopped returns the pause that stops every spend: the node's, else the
+// fleet's.
+func (b *Book) Stopped() (Pause, bool) {
+	if x, ok := b.Get(Node); ok {
+		return x, true
+	}
+	return b.Get(Fleet)
+}
+
 // Runes lists the runes paused.
 func (b *Book) Runes() []Pause {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	out := []Pause{}
 	for k, x := range b.m {
-		if k != Node {
+		if k != Node && k != Fleet {
 			out = append(out, x)
 		}
 	}

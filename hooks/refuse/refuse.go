@@ -146,6 +146,16 @@ type NotForApps struct {
 // rune-allowance-required is set (2103).
 type NoAllowance struct{ Rune string }
 
+// Fleet: the fleet's verdict on a spend its member approved: beyond the
+// fleet's budget (Verdict, with what all members hold: 2102), or not to
+// be checked, because etcd cannot be reached (Why: 2101).
+type Fleet struct {
+	Name    string
+	Verdict *ledger.Verdict
+	Why     string
+}
+
+func (e *Fleet) Error() string       { return For("", e).Message }
 func (e *Unverified) Error() string  { return e.Why }
 func (e *OverLimit) Error() string   { return For("", e).Message }
 func (e *Payment) Error() string     { return For("", e).Message }
@@ -177,6 +187,8 @@ func For(method string, err error) *Refusal {
 		return chain(method, e.Verdict, e.Spend)
 	case *Paused:
 		return paused(e.Method, e.Pause)
+	case *Fleet:
+		return fleet(method, e)
 	case *NotForApps:
 		msg := fmt.Sprintf("pay-up-to: rune %s may not call %s: %s", e.Rune, e.Method, e.Why)
 		if e.Addable {
@@ -394,11 +406,29 @@ func rune(v *ledger.Verdict, key, subject string) *Refusal {
 	return r
 }
 
+// fleet encodes the fleet's verdict.
+func fleet(method string, e *Fleet) *Refusal {
+	if e.Verdict == nil {
+		r := unverified(method, fmt.Sprintf("the fleet %s cannot be reached to check its budget: %s", e.Name, e.Why), "", "")
+		r.Data = []Field{{Key: "fleet", Str: e.Name}}
+		return r
+	}
+	v := e.Verdict
+	r := budget(v, "spend", "", "")
+	r.Message = fmt.Sprintf("pay-up-to: spend of %s with fees would exceed the budget %s of the fleet %s (%s used by its members)",
+		v.Requested.BTC(), v.Window.Spec, e.Name, v.Used.BTC())
+	r.Data = append(r.Data, Field{Key: "fleet", Str: e.Name})
+	return r
+}
+
 // paused refuses method while the node (or rune) is paused.
 func paused(method string, x pause.Pause) *Refusal {
 	who, how := "the node's spending", "pay-up-to-resume"
-	if x.RuneID != "" {
+	switch {
+	case x.RuneID != "":
 		who, how = "rune "+x.RuneID, "pay-up-to-resume "+x.RuneID
+	case x.Fleet:
+		who, how = "the fleet's spending", "pay-up-to-resume fleet on any member"
 	}
 	msg := fmt.Sprintf("pay-up-to: %s is paused since %s", who, time.Unix(x.Since, 0).UTC().Format(time.RFC3339))
 	if x.Reason != "" {
