@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"sync"
@@ -342,7 +343,15 @@ func (m *Member) sync(ctx context.Context) {
 			}
 		}
 		m.v.rev = max(m.v.rev, res.Revision)
+		// Another member wrote first. Wait a little, at random, so that
+		// members racing for seq do not race again in step, and take
+		// the claims that came meanwhile into the same transaction
+		// (taken before the ledger is read again: it holds them).
+		more := m.queue
+		m.queue = nil
 		m.mu.Unlock()
+		reqs = append(reqs, more...)
+		time.Sleep(time.Duration(rand.Int64N(int64(time.Millisecond) << min(try, 4))))
 		if try == 100 {
 			for _, r := range reqs {
 				m.refuse(r, &refuse.Fleet{Name: m.name, Why: "the fleet changed under 100 attempts in a row"})
