@@ -48,7 +48,8 @@ func startEtcd(t *testing.T, members int) *etcdnet.Cluster {
 }
 
 // TestFleetOneBudget: two nodes in one fleet, forty keysends at once
-// (twenty from each, every client sending id 1) against a fleet budget
+// (twenty from each, every client sending id 1; a pays l3 over the hub,
+// b the hub) against a fleet budget
 // with room for exactly 23: 23 complete, 17 are refused 2102 with no
 // HTLC, and afterwards both members show the fleet's spent, equal to
 // what both nodes' listsendpays and first starts hold, with nothing
@@ -67,6 +68,19 @@ func TestFleetOneBudget(t *testing.T) {
 	assert.NilError(t, nw.Routable(bn, hub.Node, l3.Node))
 
 	w := byKeysend("keysend", 1_005_000)
+	// Both payers route to l3 before the guard starts (what they send
+	// now is history the first start reads).
+	// a pays l3 through the hub, b pays the hub: two members, two
+	// payees, one budget.
+	payees := []*node{l3, hub}
+	for i, n := range []*node{a, b} {
+		waitFor(t, 60*time.Second, func() string {
+			if e := n.call(w.cmd, w.params(payees[i]), nil); e != nil {
+				return fmt.Sprintf("%s cannot pay %s yet: %v", n.Name, payees[i].Name, e)
+			}
+			return ""
+		})
+	}
 	opts := func(budget int64) map[string]any {
 		return map[string]any{"budget": fmt.Sprintf("%dmsat/1d", budget), "fleet-etcd": ec.URLs()[0], "fleet-name": "it"}
 	}
@@ -95,13 +109,17 @@ func TestFleetOneBudget(t *testing.T) {
 		return ""
 	})
 
+	a.settled()
+	b.settled()
+	sentBefore := a.sentSince(0) + b.sentSince(0)
+	partsBefore := len(a.sendpays("")) + len(b.sendpays(""))
 	const total = 40
 	errs := make([]*rpcError, total)
 	results := make([]payResult, total)
 	payers := []*node{a.sameID(1), b.sameID(1)}
 	params := make([][]any, total)
 	for i := range params {
-		params[i] = w.params(l3)
+		params[i] = w.params(payees[i%2])
 	}
 	var wg sync.WaitGroup
 	for i := range total {
@@ -117,15 +135,15 @@ func TestFleetOneBudget(t *testing.T) {
 		case e.Code == codeOverBudget:
 			refused++
 		default:
-			t.Errorf("failed otherwise: %v", e)
+			t.Errorf("payer %d failed otherwise: %v", i%2, e)
 		}
 	}
 	assert.Equal(t, paid, room, "%d paid, %d refused", paid, refused)
 	assert.Equal(t, refused, total-room)
 	a.settled()
 	b.settled()
-	sent := a.sentSince(0) + b.sentSince(0)
-	assert.Equal(t, len(a.sendpays(""))+len(b.sendpays("")), paid, "a refused keysend left no HTLC")
+	sent := a.sentSince(0) + b.sentSince(0) - sentBefore
+	assert.Equal(t, len(a.sendpays(""))+len(b.sendpays(""))-partsBefore, paid, "a refused keysend left no HTLC")
 	for _, n := range []*node{a, b} {
 		waitFor(t, 15*time.Second, func() string {
 			s := n.fleetStatus()

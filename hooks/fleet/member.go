@@ -134,6 +134,12 @@ func (m *Member) Confirm(ctx context.Context, claims []*ledger.Claim) error {
 	}
 }
 
+func agree(r *request) {
+	for _, c := range r.claims {
+		c.Agreed()
+	}
+}
+
 func withdraw(r *request) {
 	for _, c := range r.claims {
 		c.Withdraw()
@@ -563,6 +569,7 @@ func (m *Member) answer(reqs []*request, d decision) {
 		v, refused := d.refused[r]
 		switch {
 		case !refused:
+			agree(r)
 			r.done <- nil
 		case v == nil: // abandoned
 			withdraw(r)
@@ -597,6 +604,7 @@ func (m *Member) alone(reqs []*request) {
 		if a := r.amount(); a <= m.shareLeft && m.written {
 			m.shareLeft -= a
 			m.logf("info", "fleet %s: etcd cannot be reached; %s spent from the offline share (%s left)", m.name, a.BTC(), m.shareLeft.BTC())
+			agree(r)
 			r.done <- nil
 			continue
 		}

@@ -53,6 +53,10 @@ type approval struct {
 	rune      string      // the rune it was paid through, if any
 	trusted   bool        // to a trusted payee (Approval.Trusted)
 	exempted  amount.MSat // what its live parts delivered to it, at most amount
+	// held: a fleet has not agreed to it yet, so no preapprove call may
+	// take it for its own (its twin with the same id, payee and amount
+	// may be the one agreed to).
+	held bool
 }
 
 // Approve reserves a payment's allowance in every window, or refuses it.
@@ -77,6 +81,9 @@ func (l *Ledger) Approve(ap Approval) *Verdict {
 	l.approvals.add(a)
 	l.reserve(a, 1)
 	l.persistApproval(a)
+	if ap.Claim != nil {
+		a.held = true
+	}
 	l.claim(ap.Claim, nodeReq, a, nil)
 	return nil
 }
@@ -95,6 +102,9 @@ func (l *Ledger) Attach(id string, hash Hash, dest string, amt amount.MSat) bool
 	var found, open *approval
 	exact := false
 	l.approvals.callers(id, func(a *approval) bool {
+		if a.held {
+			return true
+		}
 		if a.hash == hash && !hash.IsZero() {
 			found = a
 			return false
@@ -118,7 +128,7 @@ func (l *Ledger) Attach(id string, hash Hash, dest string, amt amount.MSat) bool
 		if found = l.link(hash, id, 0); found == nil {
 			caller, _, _ := strings.Cut(id, ":")
 			for i := len(l.approvals.order) - 1; i >= l.approvals.head && i >= len(l.approvals.order)-64; i-- {
-				if b := l.approvals.order[i]; b.active && b.hash.IsZero() && b.method == caller && b.dest == dest && (amt == 0 || b.amount == amt) {
+				if b := l.approvals.order[i]; b.active && !b.held && b.hash.IsZero() && b.method == caller && b.dest == dest && (amt == 0 || b.amount == amt) {
 					open = b
 					break
 				}

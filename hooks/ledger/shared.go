@@ -57,6 +57,17 @@ func (c *Claim) Withdraw() {
 	}
 }
 
+// Agreed notes that the fleet agreed to the claim: the payment it
+// approved may now be found by its preapprove call.
+func (c *Claim) Agreed() {
+	if c.l == nil || c.a == nil {
+		return
+	}
+	c.l.mu.Lock()
+	c.a.held = false
+	c.l.mu.Unlock()
+}
+
 // claim fills c, when asked for, with what a decision added; l.mu is held.
 func (l *Ledger) claim(c *Claim, amt amount.MSat, a *approval, p *part) {
 	if c != nil {
