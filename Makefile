@@ -47,6 +47,7 @@ release-check:
 
 test:
 	$(GO) test -timeout 30m ./...
+	PAY_UP_TO_ETCD=v3.5.35 $(GO) test -count=1 ./hooks/fleet/
 	@$(GO) test -count=1 -run='^$$' -v ./integration/ | grep '^integration:' || true
 
 integration: build

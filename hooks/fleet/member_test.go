@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func startEtcd(t *testing.T, c etcdnet.Config) *etcdnet.Cluster {
 	if testing.Short() {
 		t.Skip("fleet: -short: no etcd")
 	}
-	bin, err := etcdnet.Install(etcdnet.Version, "")
+	bin, err := etcdnet.Install(etcdVersion(), "")
 	if err != nil {
 		t.Skipf("fleet: cannot install etcd: %v", err)
 	}
@@ -36,6 +37,15 @@ func startEtcd(t *testing.T, c etcdnet.Config) *etcdnet.Cluster {
 	assert.NilError(t, err)
 	t.Cleanup(cl.Stop)
 	return cl
+}
+
+// etcdVersion is the etcd the tests run: etcdnet.Version, or
+// PAY_UP_TO_ETCD (e.g. v3.5.35, etcdnet.Version2).
+func etcdVersion() string {
+	if v := os.Getenv("PAY_UP_TO_ETCD"); v != "" {
+		return v
+	}
+	return etcdnet.Version
 }
 
 // node is one member with its own ledger, under a budget.
