@@ -30,7 +30,7 @@ import (
 
 // Timings of a member's talk with etcd.
 const (
-	callTimeout = 3 * time.Second  // one request
+	callTimeout = 5 * time.Second  // one request, across every endpoint: an election takes seconds
 	heartbeat   = 10 * time.Second // how often a member says it is alive
 	retryAfter  = time.Second      // after a failure, before asking etcd again
 	maxOps      = 100              // per transaction; etcd allows 128
@@ -50,9 +50,8 @@ type Member struct {
 	mu        sync.Mutex // protects everything below
 	node      string     // our node id, once known
 	v         view
-	loaded    bool      // v is read
-	why       string    // why etcd cannot be reached, "" when it answered last
-	failedAt  time.Time // when it last did not
+	loaded    bool   // v is read
+	why       string // why etcd cannot be reached, "" when it answered last
 	queue     []*request
 	mine      info                         // what etcd holds of us, as we last wrote it
 	written   bool                         // we wrote since we started
@@ -266,6 +265,7 @@ func (m *Member) readPause(ctx context.Context) {
 		return
 	}
 	m.mu.Lock()
+	m.why = "" // a linearizable read: etcd has a quorum again
 	if len(kvs) == 1 {
 		m.v.apply(kvs[0], false)
 	} else if rev > m.v.pauseAt {
@@ -283,7 +283,7 @@ func (m *Member) failed(err error) {
 	if m.why == "" {
 		m.logf("unusual", "fleet %s: etcd cannot be reached (spends under a budget are refused beyond the offline share): %v", m.name, err)
 	}
-	m.why, m.failedAt = err.Error(), time.Now()
+	m.why = err.Error()
 }
 
 // sync writes what we spend, deciding the claims waiting on it, until a
@@ -298,7 +298,7 @@ func (m *Member) sync(ctx context.Context) {
 	reqs := m.queue
 	m.queue = nil
 	node, loaded := m.node, m.loaded
-	down := m.why != "" && time.Since(m.failedAt) < retryAfter
+	down := m.why != "" // until a read every second finds etcd again
 	m.mu.Unlock()
 	if node == "" || !loaded || down {
 		if len(reqs) > 0 {

@@ -293,9 +293,10 @@ func (c *Client) call(ctx context.Context, path string, req, resp any) error {
 var Attempt = time.Second
 
 // post sends req to each endpoint in turn, from the one that answered
-// last, until one answers, giving each at most attempt (0: no bound but
-// ctx's); an answer that is an error is returned as *Error. The caller
-// closes the body.
+// last, until one answers or ctx ends, giving each at most attempt; with
+// attempt 0 (a watch) each endpoint is tried once, unbounded but by ctx.
+// An answer that is an error is returned as *Error. The caller closes
+// the body.
 func (c *Client) post(ctx context.Context, path string, req any, attempt time.Duration) (io.ReadCloser, error) {
 	b, err := json.Marshal(req)
 	if err != nil {
@@ -303,10 +304,27 @@ func (c *Client) post(ctx context.Context, path string, req any, attempt time.Du
 	}
 	start := int(c.cur.Load())
 	var errs []error
-	for i := range c.eps {
+	for i := 0; ; i++ {
+		if i >= len(c.eps) {
+			// Every member failed: while an election runs none answers.
+			// Round again until ctx ends (an unbounded call tries once).
+			if attempt == 0 || ctx.Err() != nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			if i%len(c.eps) == 0 {
+				errs = errs[:0]
+			}
+		}
 		n := (start + i) % len(c.eps)
 		actx, cancel := ctx, context.CancelFunc(func() {})
-		if attempt > 0 && i < len(c.eps)-1 { // the last one gets what is left of ctx
+		if attempt > 0 {
 			actx, cancel = context.WithTimeout(ctx, attempt)
 		}
 		hr, err := http.NewRequestWithContext(actx, "POST", c.eps[n]+path, bytes.NewReader(b))
@@ -319,7 +337,8 @@ func (c *Client) post(ctx context.Context, path string, req any, attempt time.Du
 		if err != nil {
 			cancel()
 			if ctx.Err() != nil {
-				return nil, fmt.Errorf("etcd: %s: %w", c.eps[n], ctx.Err())
+				errs = append(errs, fmt.Errorf("%s: %w", c.eps[n], ctx.Err()))
+				break
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", c.eps[n], unwrapURL(err)))
 			continue
@@ -327,7 +346,7 @@ func (c *Client) post(ctx context.Context, path string, req any, attempt time.Du
 		resp.Body = cancelBody{resp.Body, cancel}
 		if resp.StatusCode != http.StatusOK {
 			e := answerError(resp)
-			if unavailable(e) && i < len(c.eps)-1 {
+			if unavailable(e) && attempt > 0 {
 				errs = append(errs, fmt.Errorf("%s: %w", c.eps[n], e))
 				continue
 			}
