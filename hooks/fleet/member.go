@@ -276,6 +276,30 @@ func (m *Member) readPause(ctx context.Context) {
 	m.pauses.Set(pause.Fleet, x)
 }
 
+// catchUp reads what changed in the fleet since the view's revision, so
+// that an operator's command acts on what etcd holds, not on what the
+// watch has told so far.
+func (m *Member) catchUp(ctx context.Context) error {
+	m.mu.Lock()
+	rev := m.v.rev
+	m.mu.Unlock()
+	c, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	kvs, at, err := m.cl.Get(c, etcd.Range{Key: m.prefix, End: etcd.Prefix(m.prefix), MinModRevision: rev + 1})
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, kv := range kvs {
+		if err := m.v.apply(kv, false); err != nil {
+			m.logf("unusual", "%v", err)
+		}
+	}
+	m.v.rev = max(m.v.rev, at)
+	return nil
+}
+
 // failed notes that etcd could not be reached.
 func (m *Member) failed(err error) {
 	m.mu.Lock()
@@ -697,6 +721,9 @@ func (m *Member) Pause(ctx context.Context, x *pause.Pause) error {
 // as spent now, and it is marked forgotten. Errors: etcd, an unknown
 // member, or ourselves.
 func (m *Member) Forget(ctx context.Context, node string) (MemberStatus, error) {
+	if err := m.catchUp(ctx); err != nil {
+		return MemberStatus{}, fmt.Errorf("fleet %s: %w", m.name, err)
+	}
 	for try := 0; try < 100; try++ {
 		m.mu.Lock()
 		x := m.v.members[node]
