@@ -3,6 +3,10 @@
 // payment hash is that of a preimage listed in the file named by its
 // option claim-file (hex, one per line, read at each HTLC), and lets any
 // other through. Any node can do this with a preimage it knows.
+//
+// While the file named by its option hold-file exists, it holds every
+// HTLC instead (its answer waits), as a payee that is slow to settle:
+// the payer's payments stay in flight.
 package main
 
 import (
@@ -12,6 +16,7 @@ import (
 	"log"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/payupto/pay-up-to/jsonrpc"
 )
@@ -20,10 +25,13 @@ func main() {
 	log.SetPrefix("claimer: ")
 	log.SetFlags(0)
 	s := jsonrpc.NewServer(os.Stdout, 0)
-	var file string
+	var file, hold string
 	s.Handle("getmanifest", jsonrpc.HandlerFunc(func(jsonrpc.Value) (any, error) {
 		return map[string]any{
-			"options":    []any{map[string]any{"name": "claim-file", "type": "string", "description": "file of preimages to claim with"}},
+			"options": []any{
+				map[string]any{"name": "claim-file", "type": "string", "description": "file of preimages to claim with"},
+				map[string]any{"name": "hold-file", "type": "string", "description": "HTLCs are held while this file exists"},
+			},
 			"rpcmethods": []any{}, "hooks": []any{map[string]any{"name": "htlc_accepted"}}, "dynamic": true,
 		}, nil
 	}))
@@ -31,10 +39,11 @@ func main() {
 		var in struct {
 			Options struct {
 				File string `json:"claim-file"`
+				Hold string `json:"hold-file"`
 			} `json:"options"`
 		}
 		json.Unmarshal(p, &in)
-		file = in.Options.File
+		file, hold = in.Options.File, in.Options.Hold
 		return struct{}{}, nil
 	}))
 	s.Handle("htlc_accepted", jsonrpc.HandlerFunc(func(p jsonrpc.Value) (any, error) {
@@ -44,6 +53,18 @@ func main() {
 			} `json:"htlc"`
 		}
 		json.Unmarshal(p, &in)
+		if _, err := os.Stat(hold); hold != "" && err == nil {
+			s.Log("info", "holding %s", in.HTLC.PaymentHash)
+			return jsonrpc.Deferred(func(reply func(any, error)) {
+				for {
+					if _, err := os.Stat(hold); err != nil {
+						reply(map[string]any{"result": "continue"}, nil)
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}), nil
+		}
 		b, _ := os.ReadFile(file)
 		for _, line := range strings.Fields(string(b)) {
 			pre, err := hex.DecodeString(line)

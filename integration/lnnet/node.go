@@ -96,6 +96,17 @@ func (n *Node) Stop() {
 	}
 }
 
+// Kill ends lightningd and its plugins at once (SIGKILL to its process
+// group), as a crash or a power cut would: nothing gets to write a last
+// word. Restart starts it again.
+func (n *Node) Kill() {
+	if !n.Alive() {
+		return
+	}
+	killGroup(n.cmd.Process)
+	<-n.done
+}
+
 // Call sends one request over the node's RPC socket and decodes the result
 // into result (unless nil). A JSON-RPC error comes back as *Error.
 func (n *Node) Call(method string, params any, result any) error {

@@ -2,6 +2,11 @@
 
 package lnnet
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func killGroup(p *os.Process) { p.Kill() }
