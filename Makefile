@@ -18,7 +18,7 @@ endif
 endif
 GOFLAGS_BUILD := -trimpath -buildvcs=false -ldflags='-s -w -buildid= -X main.version=$(VERSION)'
 
-.PHONY: build test integration bench fuzz demo golden check regtest regtest-demo release release-check
+.PHONY: build test integration bench fuzz demo golden check regtest regtest-demo regtest-fleet fleet-demo release release-check
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN) .
@@ -94,6 +94,15 @@ regtest: build
 
 regtest-demo: build
 	$(GO) run ./integration/regtest -demo -plugin ./$(BIN)
+
+# The same with etcd and pay-up-to on l1 and l2 in one fleet (BUDGET=…);
+# fleet-demo plays a session where both count against one budget.
+BUDGET ?= 0.2btc/1d
+regtest-fleet: build
+	$(GO) run ./integration/regtest -fleet -limit $(LIMIT) -budget $(BUDGET) -plugin ./$(BIN)
+
+fleet-demo: build
+	$(GO) run ./integration/regtest -demo -fleet -plugin ./$(BIN)
 
 golden:
 	$(GO) test . -run TestGolden -update

@@ -6,12 +6,16 @@
 // Ctrl-C, when it stops every process it started and removes their
 // directories.
 //
-//	go run ./integration/regtest [-n 3] [-limit 0.001btc] [-plugin ./pay-up-to]
+//	go run ./integration/regtest [-n 3] [-limit 0.001btc] [-fleet [-budget 0.2btc/1d]] [-plugin ./pay-up-to]
 //
 // With -demo it instead plays a short session on a fresh network, printing
 // each command and lightningd's real answer: plugin start, an invoice over
 // the limit refused, one under it paid. It exits non-zero if anything did
 // not behave.
+//
+// With -fleet it also starts one etcd member (built into the user cache on
+// first use) and runs pay-up-to on l1 and l2 in one fleet, with a budget;
+// -fleet -demo plays a session where both count against one budget.
 //
 // lightningd is $LIGHTNINGD or on PATH; lightning-cli is $LIGHTNING_CLI,
 // beside lightningd, or on PATH.
@@ -32,6 +36,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/payupto/pay-up-to/integration/etcdnet"
 	"github.com/payupto/pay-up-to/integration/lnnet"
 )
 
@@ -45,13 +50,15 @@ func main() {
 	plugin := flag.String("plugin", "./pay-up-to", "the pay-up-to binary")
 	backend := flag.String("backend", "", "the chainbackend plugin (default: go build it)")
 	demo := flag.Bool("demo", false, "play a short session and exit")
+	fleet := flag.Bool("fleet", false, "run etcd, and pay-up-to on l1 and l2 in one fleet")
+	budget := flag.String("budget", "0.2btc/1d", "the fleet members' budget (with -fleet)")
 	flag.Parse()
 	log.SetPrefix("regtest: ")
 	if *demo {
 		log.SetPrefix("regtest-demo: ")
 	}
-	if *n < 2 {
-		log.Fatal("-n must be at least 2")
+	if *n < 2 || *fleet && *n < 3 {
+		log.Fatal("-n must be at least 2 (3 with -fleet)")
 	}
 	lightningd := lnnet.FindLightningd()
 	if lightningd == "" {
@@ -92,11 +99,22 @@ func main() {
 		log.Fatal(err)
 	}
 	code := 0
+	var ec *etcdnet.Cluster
 	defer func() {
 		nw.Stop()
+		if ec != nil {
+			ec.Stop()
+		}
 		os.RemoveAll(tmp)
 		os.Exit(code)
 	}()
+	if *fleet {
+		if ec, err = startEtcd(tmp); err != nil {
+			log.Print(err)
+			code = 1
+			return
+		}
+	}
 	log.Printf("starting %d nodes of lightningd %s in a line with %dsat channels", *n, nw.Version, channelSat)
 	type result struct {
 		nodes []*lnnet.Node
@@ -126,18 +144,36 @@ func main() {
 		return
 	}
 	s := &session{cli: cli, nodes: nodes}
-	if *demo {
+	switch {
+	case *demo && *fleet:
+		if !s.fleetDemo(*plugin, *limit, ec.URLs()[0]) {
+			code = 1
+		}
+		return
+	case *demo:
 		if !s.demo(*plugin, *limit) {
 			code = 1
 		}
 		return
-	}
-	if err := nodes[0].Call("plugin", map[string]any{"subcommand": "start", "plugin": *plugin, "limit": *limit}, nil); err != nil {
-		log.Printf("plugin start %s limit=%s: %v", *plugin, *limit, err)
-		code = 1
-		return
+	case *fleet:
+		for _, n := range nodes[:2] {
+			if err := n.Call("plugin", fleetOpts(*plugin, *limit, *budget, ec.URLs()[0]), nil); err != nil {
+				log.Printf("plugin start on %s: %v", n.Name, err)
+				code = 1
+				return
+			}
+		}
+	default:
+		if err := nodes[0].Call("plugin", map[string]any{"subcommand": "start", "plugin": *plugin, "limit": *limit}, nil); err != nil {
+			log.Printf("plugin start %s limit=%s: %v", *plugin, *limit, err)
+			code = 1
+			return
+		}
 	}
 	s.banner(nw, *limit)
+	if *fleet {
+		s.fleetBanner(ec, *limit, *budget)
+	}
 	dead := make(chan *lnnet.Node, len(nodes))
 	for _, n := range nodes {
 		go func() { <-n.Done(); dead <- n }()
@@ -200,22 +236,30 @@ func (s *session) banner(nw *lnnet.Network, limit string) {
 // with the exit code.
 func (s *session) run(n *lnnet.Node, args ...string) (string, int) {
 	fmt.Printf("$ %s-cli %s\n", n.Name, strings.Join(args, " "))
+	out, code := s.quiet(n, args...)
+	fmt.Print(out)
+	if code != 0 {
+		fmt.Printf("(exit status %d)\n", code)
+	}
+	fmt.Println()
+	return out, code
+}
+
+// quiet runs lightning-cli args… on n and returns what it printed and its
+// exit code (-1 when it could not run), printing nothing.
+func (s *session) quiet(n *lnnet.Node, args ...string) (string, int) {
 	cmd := exec.Command(s.cli, append([]string{"--lightning-dir=" + n.Dir}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	fmt.Print(out.String())
-	code := 0
 	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-		fmt.Printf("(exit status %d)\n", code)
-	} else if err != nil {
-		fmt.Println(err)
-		code = -1
+	switch {
+	case errors.As(err, &ee):
+		return out.String(), ee.ExitCode()
+	case err != nil:
+		return out.String() + err.Error() + "\n", -1
 	}
-	fmt.Println()
-	return out.String(), code
+	return out.String(), 0
 }
 
 // answer is the JSON object lightning-cli printed, past its "# …" lines.
