@@ -63,6 +63,7 @@ bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem ./amount/ ./jsonrpc/ ./hooks/
 	$(GO) test -run='^$$' -bench=HookRound -benchmem .
 	$(GO) test -run='^$$' -bench=Confirm -benchtime=3000x ./hooks/fleet/
+	$(GO) test -run='^$$' -bench=Week -benchtime=1x ./hooks/fleet/
 	for n in 100000 1000000; do PAY_UP_TO_BIN=$(CURDIR)/$(BIN) PAY_UP_TO_BENCH_N=$$n $(GO) test -run='^$$' -bench=Restart -benchtime=1x . || exit 1; done
 	$(GO) run ./integration/loadgen -bin ./$(BIN) -n 200000 -c 1
 	$(GO) run ./integration/loadgen -bin ./$(BIN) -n 200000 -c 16

@@ -339,7 +339,11 @@ func (m *Member) sync(ctx context.Context) {
 		m.sharedAll = true
 		m.mu.Lock()
 		for h, ms := range sh.Hours {
-			if h >= sh.Since { // an older hour may have lost parts to compaction: etcd keeps it as written
+			// An older hour may have lost parts to compaction that a
+			// member with a longer window still counts: etcd keeps it as
+			// written. One etcd lacks (a first start) is written as the
+			// ledger has it, with every part still in our windows.
+			if h >= sh.Since || len(ms) > 0 && !m.v.has(m.node, h) {
 				m.pending[h] = ms
 			}
 		}
@@ -481,7 +485,7 @@ func (m *Member) decide(reqs []*request, sh ledger.Shared) decision {
 	d.mine = info{Reserved: reserved, Share: d.share, Seen: now, Longest: longest(sh.Windows)}
 	d.hours = hours
 	d.ops = append(d.ops, m.hourOps(hours, minus)...)
-	prune := m.pruneOps(now)
+	prune := m.pruneOps(now, longest(sh.Windows))
 	d.ops = append(d.ops, prune...)
 	b, _ := json.Marshal(d.mine)
 	d.ops = append(d.ops, etcd.Op{Put: &etcd.KV{Key: m.prefix + "m/" + m.node, Value: string(b)}})
@@ -547,8 +551,9 @@ func nonZero(ms []ledger.MinuteSum) []ledger.MinuteSum {
 
 // pruneOps deletes our hours older than the longest window of any
 // member, and a day; m.mu is held.
-func (m *Member) pruneOps(now int64) []etcd.Op {
-	keep := int64(24 * 3600)
+func (m *Member) pruneOps(now, ours int64) []etcd.Op {
+	keep := max(24*3600, ours) // ours: our key may not hold it yet
+
 	for _, x := range m.v.members {
 		keep = max(keep, x.info.Longest)
 	}

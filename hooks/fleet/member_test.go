@@ -55,13 +55,25 @@ type node struct {
 	m  *Member
 }
 
-func newNode(t *testing.T, ctx context.Context, c Config, id, budget string) *node {
+func newNode(t testing.TB, ctx context.Context, c Config, id, budget string) *node {
+	t.Helper()
+	return nodeWith(t, ctx, c, id, budget, nil)
+}
+
+// nodeWith is newNode whose ledger read rows at its first start.
+func nodeWith(t testing.TB, ctx context.Context, c Config, id, budget string, rows []ledger.Row) *node {
 	t.Helper()
 	l := ledger.New(time.Now)
 	ws, err := ledger.ParseBudget(budget)
 	assert.NilError(t, err)
 	l.SetWindows(ws)
-	l.Load(nil, ledger.Saved{}, id)
+	l.Load(rows, ledger.Saved{}, id)
+	return join(t, ctx, c, id, l)
+}
+
+// join starts a member for node id, whose ledger is l.
+func join(t testing.TB, ctx context.Context, c Config, id string, l *ledger.Ledger) *node {
+	t.Helper()
 	var pauses pause.Book
 	m, err := New(c, l, &pauses, func(level, format string, args ...any) {
 		t.Logf("%s %s: "+format, append([]any{level, id[:4]}, args...)...)

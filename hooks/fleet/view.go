@@ -211,6 +211,12 @@ func (m *member) spent(cutoff int64) amount.MSat {
 // offline share.
 func (m *member) reserved() amount.MSat { return m.info.Reserved + m.info.Share }
 
+// has reports whether node's hour h is in etcd.
+func (v *view) has(node string, h int64) bool {
+	x := v.members[node]
+	return x != nil && x.hourMods[h] != 0
+}
+
 // others is what the members but self hold in the window after cutoff:
 // spent, and reserved.
 func (v *view) others(self string, cutoff int64) (spent, reserved amount.MSat) {
