@@ -47,6 +47,7 @@ import (
 
 	"github.com/payupto/pay-up-to/hooks"
 	"github.com/payupto/pay-up-to/hooks/fleet"
+	"github.com/payupto/pay-up-to/hooks/metrics"
 	"github.com/payupto/pay-up-to/hooks/operator"
 	"github.com/payupto/pay-up-to/hooks/options"
 	"github.com/payupto/pay-up-to/jsonrpc"
@@ -121,6 +122,7 @@ func byHand(args []string, stdout, stderr io.Writer) int {
 func newPlugin(w io.Writer, history bool) *jsonrpc.Server {
 	srv := jsonrpc.NewServer(w, 0)
 	guard := hooks.New(srv, version)
+	srv.Observe = guard.Metrics.Observe
 	describe(srv, guard, history).Register(srv)
 	srv.Handle("rpc_command", guard)
 	return srv
@@ -128,7 +130,7 @@ func newPlugin(w io.Writer, history bool) *jsonrpc.Server {
 
 // describe declares the guard's options, hook, method and notifications.
 func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.Plugin {
-	opts, fl, ops, recs := guard.Options, guard.Fleet, guard.Operator, guard.Records
+	opts, fl, ops, recs, mx := guard.Options, guard.Fleet, guard.Operator, guard.Records, guard.Metrics
 	return &manifest.Plugin{
 		Summary: "A Core Lightning plugin that refuses payments above a limit, and payments that would make what leaves the node, fees included, exceed a budget per hour, day or week. It bounds every HTLC the node offers, and gives each app connected with a rune (commando, clnrest) an allowance of its own; every other command runs untouched.",
 		Options: []manifest.Option{{
@@ -167,6 +169,14 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			Dynamic:     true,
 			Check:       opts.CheckTrusted,
 			Set:         opts.SetTrusted,
+		}, {
+			Name:        "metrics-listen",
+			Description: metrics.ListenDescription,
+			Example:     "127.0.0.1:9751",
+			Dynamic:     true,
+			Check:       mx.Check,
+			Set:         mx.Set,
+			Extra:       true,
 		}, {
 			Name:        "fleet-etcd",
 			Description: fleet.EtcdDescription,
@@ -256,6 +266,7 @@ func describe(srv *jsonrpc.Server, guard *hooks.Guard, history bool) *manifest.P
 			if history {
 				guard.Start(filepath.Join(c.LightningDir, c.RPCFile))
 			}
+			mx.Start()
 			srv.Log("info", "pay-up-to %s started", version)
 			return ""
 		},

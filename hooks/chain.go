@@ -60,7 +60,7 @@ func (g *Guard) spendOnChain(c *command, o price.OnChain, s wallet.Spend) error 
 		return &refuse.Chain{Verdict: v, Spend: s}
 	}
 	if !o.Check {
-		g.tally.Approval()
+		g.tally.Approval(c.method)
 	}
 	return nil
 }

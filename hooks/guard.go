@@ -23,6 +23,7 @@ import (
 	"github.com/payupto/pay-up-to/hooks/fleet"
 	"github.com/payupto/pay-up-to/hooks/intents"
 	"github.com/payupto/pay-up-to/hooks/ledger"
+	"github.com/payupto/pay-up-to/hooks/metrics"
 	"github.com/payupto/pay-up-to/hooks/operator"
 	"github.com/payupto/pay-up-to/hooks/options"
 	"github.com/payupto/pay-up-to/hooks/pause"
@@ -47,11 +48,13 @@ var continueAnswer = json.RawMessage(`{"result":"continue"}`)
 type Guard struct {
 	// Options are the operator's options, Fleet those of the fleet it
 	// shares its budget with; Operator serves the operator's methods;
-	// Records takes lightningd's notifications of payments.
+	// Records takes lightningd's notifications of payments; Metrics
+	// serves Prometheus.
 	Options  *options.Options
 	Fleet    *fleet.Options
 	Operator *operator.Methods
 	Records  *records.Keeper
+	Metrics  *metrics.Server
 
 	out       jsonrpc.Notifier // nil in tests
 	logf      func(level, format string, args ...any)
@@ -89,6 +92,7 @@ func New(out jsonrpc.Notifier, version string) *Guard {
 	}}
 	g.Operator = &operator.Methods{Ledger: g.ledger, Options: g.Options, Pauses: &g.pauses, Tally: &g.tally,
 		Conn: conn, Out: out, Version: version}
+	g.Metrics = metrics.New(g.Operator.Status, &g.tally, g.logf, "rpc_command")
 	return g
 }
 
@@ -157,7 +161,7 @@ func (g *Guard) answer(c *command, why error) json.RawMessage {
 	}
 	r := refuse.For(method, why)
 	told := r.Told(c.method)
-	g.tally.Refusal(told)
+	g.tally.Refusal(c.method, r.Code, told)
 	g.logf("info", "refused %s (code %d): %s", c.method, r.Code, r.Message)
 	if g.out != nil {
 		g.out.Notify(RefusedTopic, told)

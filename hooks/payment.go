@@ -129,6 +129,6 @@ func (g *Guard) reserve(c *command, p price.Payment, trusted bool) error {
 	if v != nil {
 		return &refuse.Payment{Verdict: v, Key: p.Key, Subject: p.Subject}
 	}
-	g.tally.Approval()
+	g.tally.Approval(c.method)
 	return nil
 }

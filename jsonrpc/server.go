@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Notifier tells lightningd what is not an answer: notifications and
@@ -51,6 +52,11 @@ type Deferred func(reply func(result any, err error))
 
 // Server reads requests from lightningd and writes answers.
 type Server struct {
+	// Observe, if set before Serve, is told how long each request with
+	// an id took, from being read to its answer being written, deferred
+	// answers included. It runs on the answering goroutine: keep it short.
+	Observe func(method string, took time.Duration)
+
 	handlers map[string]Handler
 	max      int
 
@@ -129,16 +135,18 @@ func (s *Server) dispatch(m Message) error {
 			s.reply(req.ID, nil, Errorf(ErrMethodNotFound, "jsonrpc: method not found: %s", req.Method))
 		}
 	default:
+		start := time.Now()
 		res, err := s.call(h, fb, req)
 		if errors.Is(err, ErrShutdown) {
 			return err
 		}
 		if d, ok := res.(Deferred); ok && err == nil {
-			s.later(append(Value(nil), req.ID...), req.Method, fb, d)
+			s.later(append(Value(nil), req.ID...), req.Method, fb, d, start)
 			return nil
 		}
 		if req.ID != nil {
 			s.reply(req.ID, res, err)
+			s.observe(req.Method, start)
 		}
 	}
 	return nil
@@ -146,12 +154,15 @@ func (s *Server) dispatch(m Message) error {
 
 // later runs a deferred answer. A panic in it is answered like one in
 // a handler: fb's answer (with no params), or an internal error.
-func (s *Server) later(id Value, method string, fb Fallback, d Deferred) {
+func (s *Server) later(id Value, method string, fb Fallback, d Deferred, start time.Time) {
 	var once sync.Once
 	reply := func(res any, err error) {
 		once.Do(func() {
 			s.reply(id, res, err)
 			s.flush()
+			if id != nil {
+				s.observe(method, start)
+			}
 		})
 	}
 	go func() {
@@ -168,6 +179,12 @@ func (s *Server) later(id Value, method string, fb Fallback, d Deferred) {
 		}()
 		d(reply)
 	}()
+}
+
+func (s *Server) observe(method string, start time.Time) {
+	if s.Observe != nil {
+		s.Observe(method, time.Since(start))
+	}
 }
 
 // call runs h, turning a panic into fb's answer or an internal error.

@@ -209,3 +209,39 @@ func waitFor(t *testing.T, b *syncBuffer, want string) {
 	}
 	assert.Assert(t, is.Contains(b.String(), want))
 }
+
+// TestObserve: every request with an id is timed from being read to its
+// answer, deferred ones until they answer; notifications are not.
+func TestObserve(t *testing.T) {
+	pr, pw := io.Pipe()
+	var out syncBuffer
+	s := NewServer(&out, 0)
+	var mu sync.Mutex
+	took := map[string]time.Duration{}
+	s.Observe = func(method string, d time.Duration) {
+		mu.Lock()
+		took[method] += d
+		mu.Unlock()
+	}
+	release := make(chan struct{})
+	s.Handle("slow", HandlerFunc(func(Value) (any, error) {
+		return Deferred(func(reply func(any, error)) { <-release; reply(1, nil) }), nil
+	}))
+	s.Handle("echo", HandlerFunc(func(p Value) (any, error) { return p, nil }))
+	done := make(chan error)
+	go func() { done <- s.Serve(pr) }()
+	io.WriteString(pw, `{"jsonrpc":"2.0","id":1,"method":"slow","params":{}}`+"\n\n")
+	io.WriteString(pw, `{"jsonrpc":"2.0","id":2,"method":"echo","params":2}`+"\n\n")
+	io.WriteString(pw, `{"jsonrpc":"2.0","method":"echo","params":3}`+"\n\n")
+	waitFor(t, &out, `"id":2,"result":2`)
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	waitFor(t, &out, `"id":1,"result":1`)
+	pw.Close()
+	assert.NilError(t, <-done)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, len(took), 2, "%v", took)
+	assert.Assert(t, took["slow"] >= 20*time.Millisecond, "%v", took)
+	assert.Assert(t, took["echo"] < took["slow"], "%v", took)
+}

@@ -26,8 +26,8 @@ type Option struct {
 	Dynamic bool
 	// Required options disable the plugin at init when missing.
 	Required bool
-	// Extra options are left out of Usage's start examples (a fleet's
-	// etcd, which needs more than the plugin).
+	// Extra options are left out of Usage's start examples: they need
+	// more than the plugin (a fleet's etcd, a Prometheus).
 	Extra bool
 	// Check validates a value; Set validates and applies it.
 	Check func(val string) error

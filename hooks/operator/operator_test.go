@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -83,14 +84,33 @@ func TestStatus(t *testing.T) {
 	assert.Assert(t, st.Budgets[0].SpentMSat == nil, "not known before the records are read")
 	assert.Equal(t, st.History, "not read yet (spent figures unknown)")
 	m.Ledger.Load(nil, ledger.Saved{}, "02self")
-	m.Tally.Approval()
-	m.Tally.Refusal(json.RawMessage(`{"method":"pay","code":2100}`))
+	m.Tally.Approval("pay")
+	m.Tally.Refusal("pay", 2100, json.RawMessage(`{"method":"pay","code":2100}`))
 	st = m.Status()
 	assert.Equal(t, *st.Budgets[0].SpentMSat, uint64(0))
 	assert.Equal(t, st.History, "read")
 	assert.Equal(t, st.Approved, uint64(1))
 	assert.Equal(t, st.Refused, uint64(1))
 	assert.Equal(t, len(st.RecentRefusals), 1)
+}
+
+// TestTallyBounded: refusals and approvals are counted by method and
+// code, and past 64 method names the rest count as "other": an app can
+// name any command.
+func TestTallyBounded(t *testing.T) {
+	var y Tally
+	y.Approval("pay")
+	y.Approval("pay")
+	for i := range 100 {
+		y.Refusal(fmt.Sprintf("cmd%d", i), 2103, json.RawMessage(`{"code":2103}`))
+	}
+	y.Refusal("pay", 2102, json.RawMessage(`{"code":2102}`))
+	a, r := y.Counts()
+	assert.DeepEqual(t, a, map[string]uint64{"pay": 2})
+	assert.Equal(t, r[Refusals{"pay", 2102}], uint64(1))
+	assert.Equal(t, r[Refusals{"cmd62", 2103}], uint64(1))
+	assert.Equal(t, r[Refusals{"other", 2103}], uint64(37))
+	assert.Equal(t, len(r), 65)
 }
 
 func TestAllowances(t *testing.T) {

@@ -66,32 +66,95 @@ const (
 	StatusDescription = "Show pay-up-to's limit, each budget window's spent, reserved and available amounts, and recent refusals."
 )
 
-// Tally counts approvals and refusals since start, for pay-up-to-status.
+// Tally counts approvals and refusals since start, for pay-up-to-status
+// and the metrics.
 type Tally struct {
 	mu                sync.Mutex // protects everything below
 	approved, refused uint64
 	recent            []json.RawMessage // the last few, newest last: {"time",…told}
+	approvals         map[string]uint64 // by method
+	refusals          map[Refusals]uint64
 }
 
-const recentRefusals = 10
+// Refusals is what refusals are counted by.
+type Refusals struct {
+	Method string
+	Code   int
+}
 
-// Approval counts an approved spend.
-func (t *Tally) Approval() {
+const (
+	recentRefusals = 10
+	// tallyMethods bounds the methods counted by name: an app may name
+	// any command, and each name would be one more series to keep.
+	tallyMethods = 64
+)
+
+// Approval counts an approved spend by method.
+func (t *Tally) Approval(method string) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.approved++
-	t.mu.Unlock()
+	if t.approvals == nil {
+		t.approvals = map[string]uint64{}
+	}
+	t.approvals[t.name(method)]++
 }
 
-// Refusal counts a refusal; told is its pay_up_to_refused notification.
-func (t *Tally) Refusal(told json.RawMessage) {
+// Refusal counts a refusal of method with code; told is its
+// pay_up_to_refused notification.
+func (t *Tally) Refusal(method string, code int, told json.RawMessage) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.refused++
+	if t.refusals == nil {
+		t.refusals = map[Refusals]uint64{}
+	}
+	t.refusals[Refusals{t.name(method), code}]++
 	rec := fmt.Appendf(nil, `{"time":%d,`, time.Now().Unix())
 	t.recent = append(t.recent, append(rec, told[1:]...))
 	if len(t.recent) > recentRefusals {
 		t.recent = t.recent[1:]
 	}
+}
+
+// name is method, or "other" once tallyMethods names are counted; t.mu
+// is held.
+func (t *Tally) name(method string) string {
+	if _, ok := t.approvals[method]; ok {
+		return method
+	}
+	for k := range t.refusals {
+		if k.Method == method {
+			return method
+		}
+	}
+	seen := map[string]bool{}
+	for m := range t.approvals {
+		seen[m] = true
+	}
+	for k := range t.refusals {
+		seen[k.Method] = true
+	}
+	if len(seen) >= tallyMethods {
+		return "other"
+	}
+	return method
+}
+
+// Counts are copies of the approvals by method and the refusals by
+// method and code.
+func (t *Tally) Counts() (map[string]uint64, map[Refusals]uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := make(map[string]uint64, len(t.approvals))
+	for k, v := range t.approvals {
+		a[k] = v
+	}
+	r := make(map[Refusals]uint64, len(t.refusals))
+	for k, v := range t.refusals {
+		r[k] = v
+	}
+	return a, r
 }
 
 // ServeStatus answers pay-up-to-status.
