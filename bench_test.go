@@ -1,9 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"runtime"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // cycle reads msg over and over, n times, then EOF.
@@ -56,6 +62,61 @@ func BenchmarkHookRound(b *testing.B) {
 				b.Fatal(err)
 			}
 		})
+	}
+}
+
+// BenchmarkHookRoundScraped is BenchmarkHookRound with metrics served,
+// off and scraped every 100 ms: a scrape must not hold up a hook call.
+func BenchmarkHookRoundScraped(b *testing.B) {
+	for _, bc := range []struct{ name, method, params string }{
+		{"getinfo", "getinfo", `[]`},
+		{"xpay-under", "xpay", `["` + under + `"]`},
+		{"keysend-over", "keysend", `["021454364f0fb80ef0018b42605e9f17f4e6f13cdcbdc16dd1686970fb11fd3235",200000000]`},
+	} {
+		for _, scrape := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/scrape=%v", bc.name, scrape), func(b *testing.B) {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					b.Fatal(err)
+				}
+				addr := ln.Addr().String()
+				ln.Close()
+				srv := newPlugin(io.Discard, false)
+				init := strings.Replace(handshake, `"limit":"0.001btc"`, `"limit":"0.001btc","metrics-listen":"`+addr+`"`, 1)
+				if err := srv.Serve(&cycle{msg: []byte(init), n: 1}); err != nil {
+					b.Fatal(err)
+				}
+				stop := make(chan struct{})
+				var scrapes atomic.Int64
+				if scrape {
+					go func() {
+						t := time.NewTicker(100 * time.Millisecond)
+						defer t.Stop()
+						for {
+							select {
+							case <-stop:
+								return
+							case <-t.C:
+								if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+									io.Copy(io.Discard, resp.Body)
+									resp.Body.Close()
+									scrapes.Add(1)
+								}
+							}
+						}
+					}()
+				}
+				msg := []byte(hookCall("cli:x#1/cln:rpc_command#2", bc.method, bc.params))
+				b.ReportAllocs()
+				b.ResetTimer()
+				if err := srv.Serve(&cycle{msg: msg, n: b.N}); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				close(stop)
+				b.ReportMetric(float64(scrapes.Load()), "scrapes")
+			})
+		}
 	}
 }
 
