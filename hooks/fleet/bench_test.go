@@ -18,15 +18,7 @@ import (
 // members approving 16 at once each. It reports p50 and p99 of one Confirm and
 // approvals per second across the fleet.
 func BenchmarkConfirm(b *testing.B) {
-	bin, err := etcdnet.Install(etcdnet.Version, "")
-	if err != nil {
-		b.Skipf("fleet: cannot install etcd: %v", err)
-	}
-	cl, err := etcdnet.Start(etcdnet.Config{Etcd: bin, Members: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Stop()
+	cl := startEtcd(b, etcdnet.Config{Members: 1})
 	for _, run := range [][2]int{{1, 1}, {1, 16}, {3, 16}} {
 		members, inFlight := run[0], run[1]
 		b.Run(fmt.Sprintf("members=%d/inflight=%d", members, inFlight), func(b *testing.B) {

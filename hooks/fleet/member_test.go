@@ -23,7 +23,7 @@ import (
 // These tests run a real etcd (etcdnet installs it, as the integration
 // tests install btcd).
 
-func startEtcd(t *testing.T, c etcdnet.Config) *etcdnet.Cluster {
+func startEtcd(t testing.TB, c etcdnet.Config) *etcdnet.Cluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("fleet: -short: no etcd")

@@ -105,15 +105,7 @@ func TestWeek(t *testing.T) {
 // BenchmarkWeek: TestWeek with 1,000,000 payments across the fleet
 // (333,334 per member): keys and bytes in etcd, and a member's start.
 func BenchmarkWeek(b *testing.B) {
-	bin, err := etcdnet.Install(etcdnet.Version, "")
-	if err != nil {
-		b.Skipf("fleet: cannot install etcd: %v", err)
-	}
-	cl, err := etcdnet.Start(etcdnet.Config{Etcd: bin, Members: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Stop()
+	cl := startEtcd(b, etcdnet.Config{Members: 1})
 	for i := range b.N {
 		w := runWeek(&testing.T{}, cl, fmt.Sprintf("bweek%d", i), 333_334)
 		b.ReportMetric(float64(w.keys), "keys")
