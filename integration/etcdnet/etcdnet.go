@@ -10,13 +10,14 @@
 package etcdnet
 
 import (
+	"github.com/payupto/pay-up-to/integration/proc"
+
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -116,10 +117,10 @@ func (c *Cluster) start() error {
 	var peers []string
 	for _, m := range c.members {
 		var err error
-		if m.client, err = freePort(); err != nil {
+		if m.client, err = proc.FreePort(); err != nil {
 			return err
 		}
-		if m.peer, err = freePort(); err != nil {
+		if m.peer, err = proc.FreePort(); err != nil {
 			return err
 		}
 		peers = append(peers, fmt.Sprintf("%s=http://127.0.0.1:%d", m.name, m.peer))
@@ -190,7 +191,7 @@ func (c *Cluster) run(m *member, state string) error {
 	defer out.Close() // the child has its own copy
 	cmd := exec.Command(c.etcd, args...)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = proc.Attr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("etcdnet: starting %s: %w", m.name, err)
 	}
@@ -330,7 +331,7 @@ func (c *Cluster) failure(ms []*member, format string, args ...any) error {
 	for _, m := range ms {
 		for _, ext := range []string{".log", ".out"} {
 			data, _ := os.ReadFile(filepath.Join(c.Dir, m.name+ext))
-			if t := tail(data, 10, 4000); t != "" {
+			if t := proc.Tail(data, 10, 4000); t != "" {
 				fmt.Fprintf(&b, "\n--- %s%s:\n%s", m.name, ext, t)
 			}
 		}
@@ -351,19 +352,6 @@ func (c *Cluster) addrInUse(ms []*member) bool {
 	return false
 }
 
-// tail returns the last n lines of data, at most max bytes of them.
-func tail(data []byte, n, max int) string {
-	data = bytes.TrimSpace(data)
-	if len(data) > max {
-		data = data[len(data)-max:]
-	}
-	lines := bytes.Split(data, []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
-}
-
 func listening(port int) bool {
 	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 	if err != nil {
@@ -371,35 +359,4 @@ func listening(port int) bool {
 	}
 	conn.Close()
 	return true
-}
-
-var (
-	portsMu sync.Mutex // protects ports
-	ports   = map[int]bool{}
-)
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago and
-// that no earlier call returned. It picks below the kernel's range for
-// outgoing connections (from 32768, where a port from listening on :0
-// would come from too): otherwise the members' own connections to each
-// other could take a killed member's port before Restart binds it again.
-// It also stays below lnnet's ports (20000 up), which tests running at the
-// same time use.
-func freePort() (int, error) {
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 1000 {
-		p := 10000 + mrand.IntN(10000)
-		if ports[p] {
-			continue
-		}
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		ports[p] = true
-		return p, nil
-	}
-	return 0, errors.New("etcdnet: no free port between 10000 and 20000")
 }

@@ -1,14 +1,14 @@
 package lnnet
 
 import (
+	"github.com/payupto/pay-up-to/integration/proc"
+
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -164,7 +164,7 @@ type Btcd struct {
 // and mines past segwit and taproot activation (height 432) with more than
 // a hundred mature coinbases.
 func StartBtcd(bin, dir string) (*Btcd, error) {
-	port, err := FreePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func StartBtcd(bin, dir string) (*Btcd, error) {
 		"--miningaddr="+MiningAddress(),
 		"-C", conf, "--datadir="+filepath.Join(dir, "data"), "--logdir="+filepath.Join(dir, "logs"))
 	b.cmd.Stdout, b.cmd.Stderr = &syncWriter{w: &b.log}, &syncWriter{w: &b.log}
-	b.cmd.SysProcAttr = sysProcAttr()
+	b.cmd.SysProcAttr = proc.Attr()
 	if err := b.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("lnnet: starting btcd: %w", err)
 	}
@@ -311,34 +311,6 @@ func (b *Btcd) Stop() {
 		b.cmd.Process.Kill()
 		<-b.done
 	}
-}
-
-var (
-	portsMu sync.Mutex // protects ports
-	ports   = map[int]bool{}
-)
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
-// that no earlier call returned. It picks below the kernel's range for
-// outgoing connections (from 32768), which would otherwise take a port
-// between this check and lightningd's bind.
-func FreePort() (int, error) {
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 1000 {
-		p := 20000 + rand.IntN(12000)
-		if ports[p] {
-			continue
-		}
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		ports[p] = true
-		return p, nil
-	}
-	return 0, fmt.Errorf("lnnet: no free port between 20000 and 32000")
 }
 
 // syncWriter serializes writes from a process's stdout and stderr.

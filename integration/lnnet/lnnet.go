@@ -18,6 +18,8 @@
 package lnnet
 
 import (
+	"github.com/payupto/pay-up-to/integration/proc"
+
 	"errors"
 	"fmt"
 	"os"
@@ -116,7 +118,7 @@ func (nw *Network) StartNode(o NodeOptions) (*Node, error) {
 		o.Name = fmt.Sprintf("n%d", nw.seq)
 	}
 	nw.mu.Unlock()
-	port, err := FreePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package lnnet
 
 import (
+	"github.com/payupto/pay-up-to/integration/proc"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -103,7 +105,7 @@ func (n *Node) Kill() {
 	if !n.Alive() {
 		return
 	}
-	killGroup(n.cmd.Process)
+	proc.KillGroup(n.cmd.Process)
 	<-n.done
 }
 
@@ -185,7 +187,7 @@ func (n *Node) start(lightningd string, args, env []string) error {
 	n.cmd.Env = append(os.Environ(), env...)
 	n.cmd.Stdout = &syncWriter{w: &n.stderr}
 	n.cmd.Stderr = n.cmd.Stdout
-	n.cmd.SysProcAttr = sysProcAttr()
+	n.cmd.SysProcAttr = proc.Attr()
 	if err := n.cmd.Start(); err != nil {
 		return fmt.Errorf("lnnet: starting %s: %w", lightningd, err)
 	}
