@@ -22,6 +22,7 @@ import (
 // spent. promtool passes the real scrape and the alerting rules, and
 // the refusals alert fires.
 func TestMetrics(t *testing.T) {
+	getNetwork(t) // skips first where there is no lightningd: nothing to build for
 	prom, promtool, err := promnet.Install(promnet.Version, "")
 	if err != nil {
 		t.Skipf("integration: cannot install Prometheus %s: %v", promnet.Version, err)
