@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,7 +107,33 @@ func TestMetrics(t *testing.T) {
 	assert.NilError(t, err)
 	assert.NilError(t, promnet.CheckMetrics(promtool, scrape))
 	t.Logf("a scrape: %d bytes; hook p99 %s", len(scrape), quantile(t, ps, 0.99))
+
+	// A bad value is refused with the reason; a port in use too, and the
+	// old address keeps serving.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.NilError(t, err)
+	defer busy.Close()
+	if l1.has("setconfig") {
+		e := l1.call("setconfig", map[string]any{"config": "metrics-listen", "val": "9751"}, nil)
+		assert.Assert(t, e != nil && strings.Contains(e.Message, "want host:port"), "%v", e)
+		e = l1.call("setconfig", map[string]any{"config": "metrics-listen", "val": busy.Addr().String()}, nil)
+		assert.Assert(t, e != nil && strings.Contains(e.Message, "cannot listen"), "%v", e)
+		resp, err := http.Get("http://" + addr + "/metrics")
+		assert.NilError(t, err)
+		resp.Body.Close()
+	}
+	// At start, a port in use is said in the log, and the guard guards.
+	l3.must("plugin", map[string]any{"subcommand": "start", "plugin": plugin, "limit": "1000sat", "metrics-listen": busy.Addr().String()}, nil)
+	waitFor(t, 10*time.Second, func() string {
+		if b, _ := os.ReadFile(l3.LogPath()); !strings.Contains(string(b), "no metrics are served (the guard keeps guarding)") {
+			return "l3's log does not say the port is in use"
+		}
+		return ""
+	})
+	e, _ = l3.pay(l1.invoice("2000sat"))
+	assert.Assert(t, e != nil && e.Code == codeOverLimit, "%v", e)
 	l1.checkAlive()
+	l3.checkAlive()
 }
 
 // appOf is l2's app paying through l1 with rn, by xpay where there is one.
