@@ -15,7 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -30,10 +30,11 @@ import (
 
 // Timings of a member's talk with etcd.
 const (
-	callTimeout = 5 * time.Second  // one request, across every endpoint: an election takes seconds
-	heartbeat   = 10 * time.Second // how often a member says it is alive
-	retryAfter  = time.Second      // after a failure, before asking etcd again
-	maxOps      = 100              // per transaction; etcd allows 128
+	callTimeout = 5 * time.Second       // one request, across every endpoint: an election takes seconds
+	heartbeat   = 10 * time.Second      // how often a member says it is alive
+	retryAfter  = time.Second           // after a failure, before asking etcd again
+	maxOps      = 100                   // per transaction; etcd allows 128
+	contended   = 50 * time.Millisecond // members that wrote this recently take turns
 )
 
 // Member is this node in a fleet.
@@ -58,6 +59,7 @@ type Member struct {
 	pending   map[int64][]ledger.MinuteSum // hours changed, not yet written
 	sharedAll bool                         // the ledger gave every hour once
 	shareLeft amount.MSat                  // of the share written, what may be spent while etcd is away
+	rtt       time.Duration                // a transaction's round trip, averaged
 }
 
 // request is claims waiting for the fleet's answer.
@@ -75,7 +77,7 @@ func New(c Config, l *ledger.Ledger, pauses *pause.Book, logf func(level, format
 		return nil, err
 	}
 	return &Member{name: c.Name, prefix: c.Name + "/", share: c.Share, cl: cl, ledger: l, pauses: pauses, logf: logf,
-		wake: make(chan struct{}, 1), v: newView(c.Name + "/"), pending: map[int64][]ledger.MinuteSum{}}, nil
+		wake: make(chan struct{}, 1), v: newView(c.Name + "/"), pending: map[int64][]ledger.MinuteSum{}, rtt: time.Millisecond}, nil
 }
 
 // Name is the fleet's name.
@@ -315,6 +317,11 @@ func (m *Member) failed(err error) {
 // reached.
 func (m *Member) sync(ctx context.Context) {
 	m.mu.Lock()
+	if wait := m.turn(); wait > 0 {
+		m.mu.Unlock()
+		time.Sleep(wait)
+		m.mu.Lock()
+	}
 	if !m.loaded && m.why == "" {
 		m.mu.Unlock()
 		return // the first read is under way: the claims wait for it
@@ -353,6 +360,7 @@ func (m *Member) sync(ctx context.Context) {
 			return
 		}
 		c, cancel := context.WithTimeout(ctx, callTimeout)
+		start := time.Now()
 		res, err := m.cl.Txn(c, d.compare, d.ops, []etcd.Op{{Range: &etcd.Range{Key: m.prefix, End: etcd.Prefix(m.prefix), MinModRevision: d.rev + 1}}})
 		cancel()
 		if err != nil {
@@ -361,6 +369,7 @@ func (m *Member) sync(ctx context.Context) {
 			return
 		}
 		m.mu.Lock()
+		m.rtt += (time.Since(start) - m.rtt) / 8
 		m.why = ""
 		if res.Succeeded {
 			m.wrote(d, res.Revision)
@@ -377,15 +386,17 @@ func (m *Member) sync(ctx context.Context) {
 			}
 		}
 		m.v.rev = max(m.v.rev, res.Revision)
-		// Another member wrote first. Wait a little, at random, so that
-		// members racing for seq do not race again in step, and take
-		// the claims that came meanwhile into the same transaction
-		// (taken before the ledger is read again: it holds them).
+		// Another member wrote first: wait for our turn, and take the
+		// claims that came meanwhile into the same transaction (taken
+		// before the ledger is read again: it holds them).
+		wait := m.turn()
+		m.mu.Unlock()
+		time.Sleep(wait)
+		m.mu.Lock()
 		more := m.queue
 		m.queue = nil
 		m.mu.Unlock()
 		reqs = append(reqs, more...)
-		time.Sleep(time.Duration(rand.Int64N(int64(time.Millisecond) << min(try, 4))))
 		if try == 100 {
 			for _, r := range reqs {
 				m.refuse(r, &refuse.Fleet{Name: m.name, Why: "the fleet changed under 100 attempts in a row"})
@@ -393,6 +404,35 @@ func (m *Member) sync(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// turn is how long to wait before writing seq while other members write
+// it too. Those that wrote in the last 50 ms take turns after the last
+// writer, in node id order, a round trip apart: left to race, the one
+// that just won (it knows the new revision first) wins again and again,
+// and the others' payments wait seconds (BENCHMARKS.md, section 9).
+// Zero when no other member writes. m.mu is held.
+func (m *Member) turn() time.Duration {
+	now := time.Now()
+	active := []string{m.node}
+	for n, at := range m.v.writers {
+		if n != m.node && now.Sub(at) < contended {
+			active = append(active, n)
+		}
+	}
+	if len(active) < 2 {
+		return 0
+	}
+	sort.Strings(active)
+	last, me := slices.Index(active, m.v.seqBy), slices.Index(active, m.node)
+	if last < 0 {
+		return 0
+	}
+	k := (me - last + len(active)) % len(active) // 1: the next after the last writer
+	if k == 0 {
+		k = len(active) // we wrote last: the others first
+	}
+	return min(time.Duration(k-1)*m.rtt, contended)
 }
 
 // decision is what one transaction writes, and which claims it takes.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/payupto/pay-up-to/amount"
 	"github.com/payupto/pay-up-to/hooks/fleet/etcd"
@@ -55,12 +56,16 @@ type view struct {
 	prefix  string
 	rev     int64 // every change up to rev is applied (deletes may lag)
 	seqMod  int64
+	seqBy   string               // the member that wrote seq last
+	writers map[string]time.Time // when each member's latest write of seq was seen here
 	members map[string]*member
 	pause   *pause.Pause
 	pauseAt int64 // mod revision of pause, or of its deletion
 }
 
-func newView(prefix string) view { return view{prefix: prefix, members: map[string]*member{}} }
+func newView(prefix string) view {
+	return view{prefix: prefix, members: map[string]*member{}, writers: map[string]time.Time{}}
+}
 
 func (v *view) member(node string) *member {
 	m := v.members[node]
@@ -81,7 +86,10 @@ func (v *view) apply(kv etcd.KV, deleted bool) error {
 	mod := kv.ModRevision
 	switch {
 	case k == "seq":
-		v.seqMod = max(v.seqMod, mod)
+		if mod > v.seqMod {
+			v.seqMod, v.seqBy = mod, kv.Value
+			v.writers[kv.Value] = time.Now()
+		}
 	case k == "pause":
 		if mod <= v.pauseAt {
 			return nil

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 
@@ -64,4 +65,25 @@ func FuzzHour(f *testing.F) {
 		assert.NilError(t, err)
 		assert.DeepEqual(t, again, ms)
 	})
+}
+
+// TestTurn: members that write at once take turns after the last
+// writer, a round trip apart; one writing alone never waits.
+func TestTurn(t *testing.T) {
+	now := time.Now()
+	m := &Member{node: "b", rtt: 2 * time.Millisecond, v: newView("f/")}
+	assert.Equal(t, m.turn(), time.Duration(0), "alone")
+	for _, n := range []string{"a", "b", "c"} {
+		m.v.apply(etcd.KV{Key: "f/seq", Value: n, ModRevision: m.v.seqMod + 1}, false)
+	}
+	for last, want := range map[string]time.Duration{"a": 0, "c": 2 * time.Millisecond, "b": 4 * time.Millisecond} {
+		m.v.seqBy = last
+		assert.Equal(t, m.turn(), want, "after %s", last)
+	}
+	m.v.writers["a"], m.v.writers["c"] = now.Add(-time.Second), now.Add(-time.Second)
+	assert.Equal(t, m.turn(), time.Duration(0), "the others stopped writing")
+	m.rtt = time.Second
+	m.v.writers["a"] = time.Now()
+	m.v.seqBy = "b"
+	assert.Equal(t, m.turn(), contended, "never longer than 50 ms")
 }
