@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -365,7 +366,7 @@ func TestLifecycle(t *testing.T) {
 		cmd := plugin(true)
 		stdin, err := cmd.StdinPipe()
 		assert.NilError(t, err)
-		var stdout bytes.Buffer
+		var stdout lockedBuffer // the plugin writes it while we read it
 		cmd.Stdout = &stdout
 		assert.NilError(t, cmd.Start())
 		io.WriteString(stdin, handshake)
@@ -542,4 +543,23 @@ func fuzzPlugin(t *testing.T, in []byte) {
 			}
 		}
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that one goroutine may write while
+// another reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
