@@ -334,11 +334,6 @@ func (n *node) paymentHash(invstring string) string {
 	return r.PaymentHash + r.InvoicePaymentHash
 }
 
-func (n *node) connect(peer *node) {
-	n.t.Helper()
-	n.must("connect", map[string]any{"id": fmt.Sprintf("%s@127.0.0.1:%d", peer.ID, peer.Port)}, nil)
-}
-
 // startPlugin starts pay-up-to dynamically, as the README says.
 func (n *node) startPlugin(limit string) {
 	n.t.Helper()

@@ -33,6 +33,7 @@ func (a app) pay(inv string) (*rpcError, payResult) {
 func runeRefusal(t *testing.T, e *rpcError, id, window string) {
 	t.Helper()
 	assert.Assert(t, e != nil, "payment was not refused")
+	assert.Assert(t, e.Code == codeRuneAllowance || e.Code == codeCommando, "%v", e)
 	assert.Assert(t, is.Contains(e.Message, "pay-up-to:"), "%v", e)
 	assert.Assert(t, is.Contains(e.Message, "rune "+id), "%v", e)
 	if window != "" {

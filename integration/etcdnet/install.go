@@ -6,8 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
+
+	"github.com/payupto/pay-up-to/integration/proc"
 )
 
 // Version is the etcd that Install builds by default; Version2 is a
@@ -47,9 +48,9 @@ func Install(version, dir string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	goBin, err := exec.LookPath("go")
+	goBin, err := proc.Go()
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", err
 	}
 	pkg := "go.etcd.io/etcd/server/v3"
 	for _, args := range [][]string{

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 )
@@ -46,9 +45,9 @@ func InstallBtcd(dir string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	goBin, err := exec.LookPath("go")
+	goBin, err := proc.Go()
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", err
 	}
 	cmd := exec.Command(goBin, "install", "github.com/btcsuite/btcd@"+BtcdVersion)
 	cmd.Dir = tmp // outside any module: go.mod is not touched
@@ -155,9 +154,8 @@ type Btcd struct {
 	done chan struct{}
 	log  bytes.Buffer // its stdout and stderr
 
-	mu       sync.Mutex // protects next
+	sendLock sync.Mutex // one funding transaction at a time; protects next
 	next     int64      // lowest height whose coinbase may be unspent
-	sendLock sync.Mutex // one funding transaction at a time
 }
 
 // StartBtcd starts btcd (bin) on a free loopback port with its data in dir,

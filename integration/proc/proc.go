@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 )
 
@@ -53,4 +56,19 @@ func Tail(data []byte, n, max int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// Go returns the go command that builds the test tools: the one on PATH
+// (go test puts its own first), else $GOROOT/bin/go.
+func Go() (string, error) {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p, nil
+	}
+	if root := os.Getenv("GOROOT"); root != "" {
+		p := filepath.Join(root, "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("proc: no go command on PATH or in $GOROOT/bin")
 }

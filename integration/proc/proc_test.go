@@ -2,7 +2,9 @@ package proc
 
 import (
 	"net"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -26,4 +28,17 @@ func TestTail(t *testing.T) {
 	assert.Equal(t, Tail([]byte("a\nb\nc\n\n"), 2, 100), "b\nc")
 	assert.Equal(t, Tail([]byte("abcdef"), 5, 3), "def")
 	assert.Equal(t, Tail(nil, 5, 3), "")
+}
+
+func TestGo(t *testing.T) {
+	bin, err := Go()
+	assert.NilError(t, err)
+	out, err := exec.Command(bin, "env", "GOVERSION").Output()
+	assert.NilError(t, err)
+	assert.Assert(t, strings.HasPrefix(string(out), "go1."), "%s", out)
+
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("GOROOT", t.TempDir())
+	_, err = Go()
+	assert.ErrorContains(t, err, "no go command")
 }

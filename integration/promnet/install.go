@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 )
 
@@ -51,9 +50,9 @@ func Install(version, dir string) (prometheus, promtool string, err error) {
 		return "", "", err
 	}
 	defer os.RemoveAll(tmp)
-	goBin, err := exec.LookPath("go")
+	goBin, err := proc.Go()
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", "", err
 	}
 	goCmd := func(args ...string) ([]byte, error) {
 		cmd := exec.Command(goBin, args...)

@@ -32,12 +32,12 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 
 	"github.com/payupto/pay-up-to/integration/etcdnet"
 	"github.com/payupto/pay-up-to/integration/lnnet"
+	"github.com/payupto/pay-up-to/integration/proc"
 )
 
 // channelSat is the size of every channel.
@@ -189,9 +189,9 @@ func main() {
 }
 
 func goBuild(out, pkg string) error {
-	goBin, err := exec.LookPath("go")
+	goBin, err := proc.Go()
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return err
 	}
 	cmd := exec.Command(goBin, "build", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
