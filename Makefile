@@ -71,15 +71,14 @@ bench: build
 	PAY_UP_TO=$(CURDIR)/$(BIN) $(GO) test -run='^$$' -bench=CommandoPay -benchtime=40x ./integration/
 
 FUZZTIME ?= 30s
-FUZZ_TARGETS := ./amount/:FuzzParseMSat ./amount/:FuzzDecode ./amount/:FuzzBolt11Amount \
-	./amount/:FuzzBolt12 ./jsonrpc/:FuzzReader ./jsonrpc/:FuzzStream .:FuzzPlugin \
-	./hooks/ledger/:FuzzParseBudget ./hooks/ledger/:FuzzRecord ./hooks/:FuzzSend ./hooks/records/:FuzzRow \
-	./hooks/apps/:FuzzRuneID ./hooks/:FuzzCheckrune ./amount/:FuzzPSBT ./amount/:FuzzAddress \
-	./hooks/price/:FuzzOnChain ./hooks/fleet/:FuzzHour
+# Every Fuzz function of every package, found by go test -list, so that a
+# new target is fuzzed without being listed here.
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		echo "== $${t#*:} ($(FUZZTIME))"; \
-		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) $${t%%:*} || exit 1; \
+	@for p in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list='^Fuzz' $$p | grep '^Fuzz'); do \
+			echo "== $$f $$p ($(FUZZTIME))"; \
+			$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$p || exit 1; \
+		done; \
 	done
 
 # The demo plays lightningd, which starts plugins with LIGHTNINGD_PLUGIN=1.
