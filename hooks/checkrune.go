@@ -20,18 +20,18 @@ import (
 // own.
 func (g *Guard) checkRune(c *command) (ask, error) {
 	a, err := price.Read("checkrune", c.params, g.version())
-	if err != nil || len(a["rune"]) != 1 || len(a["method"]) != 1 {
+	if err != nil || a["rune"] == nil || a["method"] == nil {
 		return nil, nil // lightningd refuses it
 	}
-	method, _ := a["method"][0].String()
-	rune, _ := a["rune"][0].String()
+	method, _ := a["method"].String()
+	rune, _ := a["rune"].String()
 	rid, err := apps.RuneID(rune)
 	if err != nil || method == "" {
 		return nil, nil // lightningd refuses it
 	}
 	asked := &command{method: method, params: jsonrpc.Value("[]"), kind: kindOf(method)}
-	if ps := a["params"]; len(ps) == 1 {
-		asked.params = append(jsonrpc.Value(nil), ps[0]...)
+	if ps := a["params"]; ps != nil {
+		asked.params = append(jsonrpc.Value(nil), ps...)
 	}
 	if err := g.mayRun(asked, rid); err != nil || !asked.spends() || !g.ledger.Allowed(rid) {
 		return nil, err

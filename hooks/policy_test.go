@@ -155,9 +155,21 @@ func TestDuplicateKeys(t *testing.T) {
 		{"first params small", `{"method":"xpay","id":"a","params":["` + inv100u + `"],"params":["` + inv2m + `"]}`, 0},
 		{"first method spends", `{"method":"xpay","method":"getinfo","id":"a","params":["` + inv2m + `"]}`, refuse.CodeOverLimit},
 		{"first method does not", `{"method":"getinfo","method":"xpay","id":"a","params":["` + inv2m + `"]}`, 0},
-		{"duplicate invstring", `{"method":"xpay","id":"a","params":{"invstring":"` + inv100u + `","invstring":"` + inv2m + `"}}`, refuse.CodeOverLimit},
-		{"duplicate amount", `{"method":"xpay","id":"a","params":{"invstring":"` + invAny + `","amount_msat":1,"amount_msat":200000000}}`, refuse.CodeOverLimit},
-		{"bolt11 and invstring", `{"method":"pay","id":"a","params":{"bolt11":"` + inv100u + `","invstring":"` + inv2m + `"}}`, refuse.CodeOverLimit},
+		// lightningd refuses a parameter given twice, and pay given
+		// both; xpay's pay rewrite takes the last bolt11: the guard
+		// refuses them all, whichever comes first.
+		{"duplicate invstring", `{"method":"xpay","id":"a","params":{"invstring":"` + inv100u + `","invstring":"` + inv2m + `"}}`, refuse.CodeUnverified},
+		{"duplicate invstring, small last", `{"method":"xpay","id":"a","params":{"invstring":"` + inv2m + `","invstring":"` + inv100u + `"}}`, refuse.CodeUnverified},
+		{"a BIP353 name, then an invoice", `{"method":"xpay","id":"a","params":{"invstring":"@","invstring":"` + inv2m + `"}}`, refuse.CodeUnverified},
+		{"null, then an invoice", `{"method":"xpay","id":"a","params":{"invstring":null,"invstring":"` + inv2m + `"}}`, refuse.CodeUnverified},
+		{"duplicate bolt11 for pay", `{"method":"pay","id":"a","params":{"bolt11":"` + inv100u + `","bolt11":"` + inv2m + `"}}`, refuse.CodeUnverified},
+		{"duplicate amount", `{"method":"xpay","id":"a","params":{"invstring":"` + invAny + `","amount_msat":1,"amount_msat":200000000}}`, refuse.CodeUnverified},
+		{"duplicate maxfee", `{"method":"xpay","id":"a","params":{"invstring":"` + inv100u + `","maxfee":1,"maxfee":1}}`, refuse.CodeUnverified},
+		{"duplicate destination", `{"method":"keysend","id":"a","params":{"destination":"` + strings.Repeat("02", 33) + `","destination":"` + strings.Repeat("03", 33) + `","amount_msat":1000}}`, refuse.CodeUnverified},
+		{"bolt11 and invstring", `{"method":"pay","id":"a","params":{"bolt11":"` + inv100u + `","invstring":"` + inv2m + `"}}`, refuse.CodeUnverified},
+		{"duplicate satoshi", `{"method":"withdraw","id":"a","params":{"destination":"bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080","satoshi":1,"satoshi":2}}`, refuse.CodeUnverified},
+		{"duplicate payment_hash", `{"method":"sendpay","id":"a","params":{"route":[],"payment_hash":"` + strings.Repeat("11", 32) + `","payment_hash":"` + strings.Repeat("22", 32) + `"}}`, refuse.CodeUnverified},
+		{"duplicate, not a spend", `{"method":"getinfo","id":"a","params":{"x":1,"x":2}}`, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -240,14 +240,14 @@ func (cs Commands) String() string {
 	return strings.Join(out, ",")
 }
 
-// arg is the text of the first value of name in params (by name, or by
-// position in order); for an array, its first element.
+// arg is the text of name in params (by name, or by position in order);
+// for an array, its first element; "" if it is absent or given twice.
 func arg(params jsonrpc.Value, order []string, name string) string {
 	a, err := price.ReadArgs(params, order)
-	if err != nil || len(a[name]) == 0 {
+	if err != nil || a[name] == nil {
 		return ""
 	}
-	v := a[name][0]
+	v := a[name]
 	if v.Kind() == '[' {
 		var first jsonrpc.Value
 		v.Elements(func(e jsonrpc.Value) bool { first = e; return false })

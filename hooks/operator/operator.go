@@ -74,15 +74,12 @@ func args(params jsonrpc.Value, names []string) (map[string]string, error) {
 		return nil, paramsError("%v", err)
 	}
 	out := map[string]string{}
-	for k, vs := range a {
-		if len(vs) != 1 {
-			return nil, paramsError("%s is given twice", k)
-		}
+	for k, v := range a {
 		if k == "restrictions" {
-			out[k] = string(vs[0])
+			out[k] = string(v)
 			continue
 		}
-		out[k] = price.Text(vs[0])
+		out[k] = price.Text(v)
 	}
 	for k := range out {
 		if !slices.Contains(names, k) {

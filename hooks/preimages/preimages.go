@@ -45,20 +45,18 @@ const maxKnown = 1 << 16
 // or createinvoice (whose positional parameters are order).
 func (w *Watch) Note(params jsonrpc.Value, order []string) {
 	a, err := price.ReadArgs(params, order)
+	if err != nil || a["preimage"] == nil {
+		return // lightningd refuses a preimage given twice
+	}
+	s, err := a["preimage"].String()
 	if err != nil {
 		return
 	}
-	for _, v := range a["preimage"] {
-		s, err := v.String()
-		if err != nil {
-			continue
-		}
-		b, err := hex.DecodeString(strings.TrimSpace(s))
-		if err != nil {
-			continue // lightningd refuses it
-		}
-		w.add(sha256.Sum256(b))
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return // lightningd refuses it
 	}
+	w.add(sha256.Sum256(b))
 }
 
 func (w *Watch) add(h ledger.Hash) {

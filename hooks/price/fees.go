@@ -37,21 +37,19 @@ const (
 //   - renepay: max(amt / 200 rounded down, 5000msat);
 //   - sendamount: nothing on top: amt is what it sends, fees included.
 //
-// Several readings of one parameter (positional orders that differ
-// between versions) take the largest. FeeAllowance errs on a parameter
-// it cannot read, or on overflow.
+// FeeAllowance errs on a parameter it cannot read, or on overflow.
 func FeeAllowance(method string, payer Payer, a Args, amt amount.MSat) (amount.MSat, error) {
-	maxfee, hasMax, err := largest(a, "maxfee", MSat)
+	maxfee, hasMax, err := optional(a, "maxfee", MSat)
 	if err != nil {
 		return 0, err
 	}
-	pct, hasPct, err := largest(a, "maxfeepercent", func(v jsonrpc.Value) (uint64, error) {
+	pct, hasPct, err := optional(a, "maxfeepercent", func(v jsonrpc.Value) (uint64, error) {
 		return millionths(strings.TrimSpace(Text(v)))
 	})
 	if err != nil {
 		return 0, err
 	}
-	exempt, hasExempt, err := largest(a, "exemptfee", MSat)
+	exempt, hasExempt, err := optional(a, "exemptfee", MSat)
 	if err != nil {
 		return 0, err
 	}
@@ -87,18 +85,17 @@ func percentOf(amt amount.MSat, pct uint64, floor amount.MSat) (amount.MSat, err
 	return max(floor, amount.MSat(q)), nil
 }
 
-// largest reads every value given for name and returns the largest.
-func largest[T amount.MSat | uint64](a Args, name string, read func(jsonrpc.Value) (T, error)) (T, bool, error) {
-	var m T
-	vs := a[name]
-	for _, v := range vs {
-		x, err := read(v)
-		if err != nil {
-			return 0, false, fmt.Errorf("cannot read %s: %v", name, err)
-		}
-		m = max(m, x)
+// optional reads name with read, and reports whether it was given.
+func optional[T amount.MSat | uint64](a Args, name string, read func(jsonrpc.Value) (T, error)) (T, bool, error) {
+	v := a[name]
+	if v == nil {
+		return 0, false, nil
 	}
-	return m, len(vs) > 0, nil
+	x, err := read(v)
+	if err != nil {
+		return 0, false, fmt.Errorf("cannot read %s: %v", name, err)
+	}
+	return x, true, nil
 }
 
 // millionths reads a non-negative decimal such as "0.5" in millionths
@@ -123,17 +120,13 @@ const maxRetry = 24 * time.Hour
 // RetryFor is how long the payer keeps trying: retry_for in seconds,
 // default 60, at most maxRetry.
 func RetryFor(a Args) (time.Duration, error) {
-	vs := a["retry_for"]
-	if len(vs) == 0 {
+	v := a["retry_for"]
+	if v == nil {
 		return 60 * time.Second, nil
 	}
-	var d time.Duration
-	for _, v := range vs {
-		n, err := strconv.ParseUint(strings.TrimSpace(Text(v)), 10, 32)
-		if err != nil {
-			return 0, fmt.Errorf("cannot read retry_for %.20s", v)
-		}
-		d = max(d, min(time.Duration(n)*time.Second, maxRetry))
+	n, err := strconv.ParseUint(strings.TrimSpace(Text(v)), 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("cannot read retry_for %.20s", v)
 	}
-	return d, nil
+	return min(time.Duration(n)*time.Second, maxRetry), nil
 }

@@ -82,7 +82,7 @@ func Lightning(method string, params jsonrpc.Value, v Version, xpayTakesPay bool
 	sp := spends[method]
 	a, err := Read(method, params, v)
 	if err != nil {
-		return Payment{}, fail("cannot read the parameters", "", "")
+		return Payment{}, fail(err.Error(), "", "")
 	}
 	var given amount.MSat
 	hasGiven := false
@@ -100,29 +100,26 @@ func Lightning(method string, params jsonrpc.Value, v Version, xpayTakesPay bool
 			p.Subject, _ = ds[0].String()
 			p.Dest = p.Subject
 		}
-		if hs := a["payment_hash"]; len(hs) > 0 {
-			h, _ := hs[0].String()
+		if hv := a["payment_hash"]; hv != nil {
+			h, _ := hv.String()
 			p.Hash, _ = parseHash(h)
 		}
 	} else {
 		invs := a.Pick(sp.invoice...)
-		if invs == nil {
+		switch {
+		case len(invs) == 0:
 			return Payment{}, nil // the invoice is required: lightningd refuses
+		case len(invs) > 1:
+			// pay takes one of them by name (plugins/pay.c): lightningd
+			// refuses the other as unknown.
+			return Payment{}, fail(strings.Join(sp.invoice, " and ")+" are both given", "", "")
 		}
-		for _, x := range invs {
-			s, err := x.String()
-			if err != nil {
-				return Payment{}, fail("the invoice is not a string", "", "")
-			}
-			q, err := invoice(method, s, given, hasGiven)
-			if err != nil || !q.Known {
-				return q, err
-			}
-			p.Amountless = append(p.Amountless, q.Amountless...)
-			if q.Amount >= p.Amount {
-				q.Amountless = p.Amountless
-				p = q
-			}
+		s, err := invs[0].String()
+		if err != nil {
+			return Payment{}, fail("the invoice is not a string", "", "")
+		}
+		if p, err = invoice(method, s, given, hasGiven); err != nil || !p.Known {
+			return p, err
 		}
 	}
 	if !p.Known {

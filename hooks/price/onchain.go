@@ -136,7 +136,7 @@ func (o OnChain) Upper(trusted func(script []byte) bool, network string) (amt, t
 func OnChainSpend(method string, params jsonrpc.Value, v Version) (OnChain, error) {
 	a, err := Read(method, params, v)
 	if err != nil {
-		return OnChain{}, fail("cannot read the parameters", "", "")
+		return OnChain{}, fail(err.Error(), "", "")
 	}
 	o, err := onchain[method](a)
 	if err != nil {
@@ -149,28 +149,14 @@ func OnChainSpend(method string, params jsonrpc.Value, v Version) (OnChain, erro
 	return o, nil
 }
 
-// one returns the single value of name, or nil; given twice is an error
-// (lightningd refuses duplicates, and the guard must not pick the
-// smaller).
-func one(a Args, name string) (jsonrpc.Value, error) {
-	vs := a[name]
-	if len(vs) > 1 {
-		return nil, fail(name+" is given twice", "", "")
-	}
-	if len(vs) == 0 {
-		return nil, nil
-	}
-	return vs[0], nil
-}
-
 func withdraw(a Args) (OnChain, error) {
-	d, err := one(a, "destination")
-	if err != nil || d == nil {
-		return OnChain{}, err // required: lightningd refuses
+	d := a["destination"]
+	if d == nil {
+		return OnChain{}, nil // required: lightningd refuses
 	}
-	s, err := one(a, "satoshi")
-	if err != nil || s == nil {
-		return OnChain{}, err
+	s := a["satoshi"]
+	if s == nil {
+		return OnChain{}, nil
 	}
 	out, err := output(Text(d), s)
 	return OnChain{Outputs: []Output{out}}, err
@@ -179,16 +165,16 @@ func withdraw(a Args) (OnChain, error) {
 // outputs reads multiwithdraw's and txprepare's outputs: an array of
 // {address: amount} objects (param_outputs, plugins/txprepare.c).
 func outputs(a Args) (OnChain, error) {
-	v, err := one(a, "outputs")
-	if err != nil || v == nil {
-		return OnChain{}, err
+	v := a["outputs"]
+	if v == nil {
+		return OnChain{}, nil
 	}
 	if v.Kind() != '[' {
 		return OnChain{}, fail("outputs is not an array", "", "")
 	}
 	var o OnChain
 	var bad error
-	err = v.Elements(func(e jsonrpc.Value) bool {
+	err := v.Elements(func(e jsonrpc.Value) bool {
 		if e.Kind() != '{' {
 			bad = fail("an output is not an {address: amount} object", "", "")
 			return false
@@ -257,9 +243,9 @@ func sat(t string) (uint64, error) {
 // setpsbtversion makes either).
 func psbt(name string) func(Args) (OnChain, error) {
 	return func(a Args) (OnChain, error) {
-		v, err := one(a, name)
-		if err != nil || v == nil {
-			return OnChain{}, err
+		v := a[name]
+		if v == nil {
+			return OnChain{}, nil
 		}
 		s, err := v.String()
 		if err != nil {
@@ -281,13 +267,13 @@ func psbt(name string) func(Args) (OnChain, error) {
 // closeTo prices close: with a destination, our balance in the channel
 // leaves to it.
 func closeTo(a Args) (OnChain, error) {
-	d, err := one(a, "destination")
-	if err != nil || d == nil {
-		return OnChain{}, err // to our wallet
+	d := a["destination"]
+	if d == nil {
+		return OnChain{}, nil // to our wallet
 	}
-	id, err := one(a, "id")
-	if err != nil || id == nil {
-		return OnChain{}, err
+	id := a["id"]
+	if id == nil {
+		return OnChain{}, nil
 	}
 	addr := strings.TrimSpace(Text(d))
 	script, _, err := amount.AddressScript(addr)
@@ -305,13 +291,13 @@ func open(a Args) (OnChain, error) {
 	if o.Peer, err = given(a); err != nil {
 		return OnChain{}, err
 	}
-	ct, err := one(a, "close_to")
-	if err != nil || ct == nil {
-		return o, err
+	ct := a["close_to"]
+	if ct == nil {
+		return o, nil
 	}
-	amt, err := one(a, "amount")
-	if err != nil || amt == nil {
-		return OnChain{}, err
+	amt := a["amount"]
+	if amt == nil {
+		return OnChain{}, nil
 	}
 	out, err := output(Text(ct), amt)
 	if err != nil {
@@ -324,11 +310,8 @@ func open(a Args) (OnChain, error) {
 // given is what an open gives the peer: push_msat, and a lease's fee.
 func given(a Args) (amount.MSat, error) {
 	var m amount.MSat
-	p, err := one(a, "push_msat")
-	if err != nil {
-		return 0, err
-	}
-	if p != nil {
+	if p := a["push_msat"]; p != nil {
+		var err error
 		if m, err = MSat(p); err != nil {
 			return 0, fail(fmt.Sprintf("cannot read push_msat: %v", err), "", "")
 		}
@@ -349,17 +332,17 @@ func given(a Args) (amount.MSat, error) {
 // peer's funding weight depends on the funding feerate lightningd picks,
 // and is paid as part of the open's on-chain fee.
 func leaseFee(a Args) (amount.MSat, error) {
-	ra, err := one(a, "request_amt")
-	if err != nil || ra == nil {
-		return 0, err
+	ra := a["request_amt"]
+	if ra == nil {
+		return 0, nil
 	}
 	req, err := sat(strings.TrimSpace(Text(ra)))
 	if err != nil {
 		return 0, fail(fmt.Sprintf("cannot read request_amt: %v", err), "", "")
 	}
-	cl, err := one(a, "compact_lease")
-	if err != nil || cl == nil || req == 0 {
-		return 0, err // lightningd refuses a request without rates
+	cl := a["compact_lease"]
+	if cl == nil || req == 0 {
+		return 0, nil // lightningd refuses a request without rates
 	}
 	b, err := hex.DecodeString(strings.TrimSpace(Text(cl)))
 	// funding_weight u16, lease_fee_basis u16, channel_fee_max_proportional_thousandths
@@ -377,9 +360,9 @@ func leaseFee(a Args) (amount.MSat, error) {
 
 // multifund prices multifundchannel's destinations.
 func multifund(a Args) (OnChain, error) {
-	v, err := one(a, "destinations")
-	if err != nil || v == nil {
-		return OnChain{}, err
+	v := a["destinations"]
+	if v == nil {
+		return OnChain{}, nil
 	}
 	if v.Kind() != '[' {
 		return OnChain{}, fail("destinations is not an array", "", "")
@@ -387,9 +370,13 @@ func multifund(a Args) (OnChain, error) {
 	var o OnChain
 	var bad error
 	v.Elements(func(d jsonrpc.Value) bool {
-		da, err := ReadArgs(d, nil)
-		if err != nil || d.Kind() != '{' {
+		if d.Kind() != '{' {
 			bad = fail("a destination is not an object", "", "")
+			return false
+		}
+		da, err := ReadArgs(d, nil)
+		if err != nil {
+			bad = fail("in a destination, "+err.Error(), "", "")
 			return false
 		}
 		x, err := open(da)
@@ -411,13 +398,13 @@ func multifund(a Args) (OnChain, error) {
 // spliceout prices spliceout: amount leaves the channel to destination
 // (our wallet when absent).
 func spliceout(a Args) (OnChain, error) {
-	d, err := one(a, "destination")
-	if err != nil || d == nil {
-		return OnChain{}, err
+	d := a["destination"]
+	if d == nil {
+		return OnChain{}, nil
 	}
-	amt, err := one(a, "amount")
-	if err != nil || amt == nil {
-		return OnChain{}, err
+	amt := a["amount"]
+	if amt == nil {
+		return OnChain{}, nil
 	}
 	addr := strings.TrimSpace(Text(d))
 	if addr == "wallet" {

@@ -5,6 +5,9 @@
 package price
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,39 +51,54 @@ func ParseVersion(version string) Version {
 // debits: before v26.06 lightningd checks it against the onion.
 func (v Version) OnionPriced() bool { return v != 0 && v < 2606 }
 
-// Args are a command's parameters by name; a name given twice has every
-// value.
-type Args map[string][]jsonrpc.Value
+// Args are a command's parameters by name.
+type Args map[string]jsonrpc.Value
 
 // ReadArgs collects named parameters from positional or keyword params. A
-// positional null is absent, as lightningd reads it. Every occurrence of
-// a duplicated key is kept: lightningd rejects duplicates but xpay's pay
-// redirect reads the last one, so pricing reads them all.
+// positional null is absent, as lightningd reads it. A name given twice
+// is an error: lightningd refuses such a call ("duplicate json
+// names", common/json_param.c, v23.02–v26.06), but a plugin's
+// rpc_command hook may rewrite it first (xpay's pay reads the last
+// bolt11), so no reader of the guard may pick one.
 func ReadArgs(params jsonrpc.Value, positional []string) (Args, error) {
 	out := Args{}
+	var nulls []string // names given as null, which are absent
 	var err error
 	switch params.Kind() {
 	case '[':
 		i := 0
 		err = params.Elements(func(v jsonrpc.Value) bool {
 			if i < len(positional) && !v.IsNull() {
-				out[positional[i]] = append(out[positional[i]], v)
+				out[positional[i]] = v
 			}
 			i++
 			return true
 		})
 	case '{':
+		var twice string
 		err = params.Members(func(k string, v jsonrpc.Value) bool {
-			if !v.IsNull() {
-				out[k] = append(out[k], v)
+			if _, ok := out[k]; ok || slices.Contains(nulls, k) {
+				twice = k
+				return false
+			}
+			if v.IsNull() {
+				nulls = append(nulls, k)
+			} else {
+				out[k] = v
 			}
 			return true
 		})
+		if err == nil && twice != "" {
+			return nil, fmt.Errorf("%s is given twice", twice)
+		}
 	case 0, 'n':
 	default:
 		err = jsonrpc.ErrBadJSON
 	}
-	return out, err
+	if err != nil {
+		return nil, errors.New("cannot read the parameters")
+	}
+	return out, nil
 }
 
 // Read reads method's params in its positional order on lightningd v.
@@ -88,11 +106,14 @@ func Read(method string, params jsonrpc.Value, v Version) (Args, error) {
 	return ReadArgs(params, Order(method, v))
 }
 
-// Pick returns the values of every name given.
+// Pick returns the values of the names given, of aliases one of which
+// lightningd takes.
 func (a Args) Pick(names ...string) []jsonrpc.Value {
 	var vs []jsonrpc.Value
 	for _, n := range names {
-		vs = append(vs, a[n]...)
+		if v := a[n]; v != nil {
+			vs = append(vs, v)
+		}
 	}
 	return vs
 }

@@ -47,20 +47,10 @@ func Send(method string, params jsonrpc.Value, v Version) (SendPrice, error) {
 	s := SendPrice{GroupID: NoGroup}
 	a, err := Read(method, params, v)
 	if err != nil {
-		return s, fmt.Errorf("cannot read the parameters")
+		return s, err
 	}
-	one := func(name string) (jsonrpc.Value, error) {
-		vs := a[name]
-		if len(vs) > 1 {
-			return nil, fmt.Errorf("%s is given twice", name)
-		}
-		if len(vs) == 0 {
-			return nil, nil
-		}
-		return vs[0], nil
-	}
-	h, err := one("payment_hash")
-	if err != nil || h == nil {
+	h := a["payment_hash"]
+	if h == nil {
 		return s, fmt.Errorf("no payment_hash")
 	}
 	hx, err := h.String()
@@ -69,11 +59,7 @@ func Send(method string, params jsonrpc.Value, v Version) (SendPrice, error) {
 		return s, fmt.Errorf("payment_hash is not 32 bytes of hex")
 	}
 	for name, dst := range map[string]*uint64{"partid": &s.PartID, "groupid": &s.GroupID} {
-		v, err := one(name)
-		if err != nil {
-			return s, err
-		}
-		if v != nil {
+		if v := a[name]; v != nil {
 			if *dst, err = strconv.ParseUint(strings.Trim(string(v), " \t\r\n\""), 10, 64); err != nil {
 				return s, fmt.Errorf("%s is not a number", name)
 			}
@@ -81,21 +67,21 @@ func Send(method string, params jsonrpc.Value, v Version) (SendPrice, error) {
 	}
 	switch method {
 	case "sendpay":
-		r, err := one("route")
-		if err != nil || r == nil {
+		r := a["route"]
+		if r == nil {
 			return s, fmt.Errorf("no route")
 		}
 		return route(s, r)
 	case "sendonion":
-		fh, err := one("first_hop")
-		if err != nil || fh == nil {
+		fh := a["first_hop"]
+		if fh == nil {
 			return s, fmt.Errorf("no first_hop")
 		}
 		s.Sent, err = hopAmount(fh)
 		return s, err
 	default: // injectpaymentonion
-		x, err := one("amount_msat")
-		if err != nil || x == nil {
+		x := a["amount_msat"]
+		if x == nil {
 			return s, fmt.Errorf("no amount_msat")
 		}
 		if s.Sent, err = MSat(x); err != nil {
