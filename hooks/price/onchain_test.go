@@ -42,6 +42,7 @@ func TestOnChainSpend(t *testing.T) {
 		{name: "fundchannel push", method: "fundchannel", params: `{"id":"02aa","amount":100000,"push_msat":"1000sat"}`, peer: 1_000_000, check: true},
 		{name: "fundchannel_start close_to", method: "fundchannel_start", params: `["02aa", 200000, null, null, "` + addrA + `"]`, committed: []out{{addrA, 200_000, false}}},
 		{name: "lease", method: "openchannel_init", params: `{"id":"02aa","amount":100000,"initialpsbt":"x","request_amt":1000000,"compact_lease":"029a00640064000000644e20"}`, peer: (100 + 1_000_000*100/10_000) * 1000},
+		{name: "multifundchannel, push_msat twice", method: "multifundchannel", params: `[[{"id":"02aa","amount":1,"push_msat":5,"push_msat":0}]]`, err: "in a destination, push_msat is given twice"},
 		{name: "multifundchannel", method: "multifundchannel", params: `[[{"id":"02aa","amount":1,"push_msat":5},{"id":"02bb","amount":"all","close_to":"` + addrB + `"}]]`, peer: 5, committed: []out{{addrB, 0, true}}, check: true},
 		{name: "spliceout to the wallet", method: "spliceout", params: `["aa", "1000"]`, check: true},
 		{name: "spliceout", method: "spliceout", params: `["aa", "1000", "` + addrA + `"]`, outs: []out{{addrA, 1000, false}}, check: true},
