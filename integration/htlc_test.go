@@ -279,6 +279,18 @@ func TestPaymentsToOurselves(t *testing.T) {
 		assert.Equal(t, l1.spentNow(before+fees)-before, fees, "a rebalance counts only its fees, once back")
 	})
 
+	t.Run("a hop that names us but goes to l2", func(t *testing.T) {
+		// v26.06 reads node_id_out before id (either(), lightningd/pay.c);
+		// older versions refuse node_id_out. It is no send to ourselves.
+		inv := l1.decode(l1.invoice("0.002btc"))
+		hop := l1.route(l2, 200_000_000)[0]
+		hop["node_id_out"], hop["id"] = l2.ID, l1.ID
+		noHTLC(t, l1, l2, func() {
+			e := l1.call("sendpay", map[string]any{"route": []any{hop}, "payment_hash": inv.PaymentHash, "payment_secret": inv.PaymentSecret}, nil)
+			assert.Assert(t, e != nil && e.Code == codeOverLimit, "%v", e)
+		})
+	})
+
 	t.Run("a paid invoice's hash is not trusted again", func(t *testing.T) {
 		// Its preimage is in listinvoices now.
 		inv := l1.decode(l1.invoice("0.0015btc"))

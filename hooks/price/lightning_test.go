@@ -80,6 +80,24 @@ func TestSend(t *testing.T) {
 	assert.Equal(t, s.PartID, uint64(2))
 	assert.Equal(t, s.GroupID, NoGroup)
 
+	// A hop naming its node or amount twice: lightningd v26.06 reads
+	// node_id_out and amount_out_msat first, older versions refuse it.
+	// Never a send to ourselves unless all agree; the most leaves, the
+	// least arrives.
+	for route, want := range map[string]SendPrice{
+		`[{"id":"02aa","amount_msat":9,"amount_out_msat":7,"msatoshi":8}]`:                                   {Sent: 9, Delivered: 7, LastHop: "02aa"},
+		`[{"id":"02aa","amount_msat":9},{"node_id_out":"02bb","id":"02bb","amount_msat":5,"amount_msat":4}]`: {Sent: 9, Delivered: 4, LastHop: "02bb"},
+		`[{"id":"02aa","amount_msat":9},{"node_id_out":"02cc","id":"02bb","amount_msat":5}]`:                 {Sent: 9},
+		`[{"id":"02aa","amount_msat":9},{"id":"02bb","id":"02cc","amount_msat":5}]`:                          {Sent: 9},
+		`[{"id":"02aa","amount_msat":9},{"id":"02bb","id":3,"amount_msat":5}]`:                               {Sent: 9},
+		`[{"node_id_out":"02bb","amount_out_msat":9}]`:                                                       {Sent: 9, Delivered: 9, LastHop: "02bb"},
+	} {
+		s, err := Send("sendpay", jsonrpc.Value(`{"route":`+route+`,"payment_hash":`+h+`}`), 2606)
+		assert.NilError(t, err, route)
+		s.Hash, s.GroupID = [32]byte{}, 0
+		assert.DeepEqual(t, s, want)
+	}
+
 	s, err = Send("injectpaymentonion", jsonrpc.Value(`{"onion":"00","payment_hash":`+h+`,"amount_msat":5000,"cltv_expiry":9,"partid":0,"groupid":3}`), 2604)
 	assert.NilError(t, err)
 	assert.Assert(t, !s.Unpriced)

@@ -3,6 +3,7 @@ package price
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,7 +78,7 @@ func Send(method string, params jsonrpc.Value, v Version) (SendPrice, error) {
 		if fh == nil {
 			return s, fmt.Errorf("no first_hop")
 		}
-		s.Sent, err = hopAmount(fh)
+		s.Sent, err = hopAmount(fh, true)
 		return s, err
 	default: // injectpaymentonion
 		x := a["amount_msat"]
@@ -103,22 +104,26 @@ func route(s SendPrice, r jsonrpc.Value) (SendPrice, error) {
 		return s, nil
 	}
 	var err error
-	if s.Sent, err = hopAmount(hops[0]); err != nil {
+	if s.Sent, err = hopAmount(hops[0], true); err != nil {
 		return s, err
 	}
-	last := hops[len(hops)-1]
-	if idv, ok := last.Member("id"); ok {
-		s.LastHop, _ = idv.String()
-	}
+	s.LastHop = lastHop(hops[len(hops)-1])
 	if s.LastHop != "" {
-		s.Delivered, s.BadLast = hopAmount(last)
+		s.Delivered, s.BadLast = hopAmount(hops[len(hops)-1], false)
 	}
 	return s, nil
 }
 
-// hopAmount reads a route hop's amount: amount_msat, amount_out_msat
-// (v26.06+) or the old msatoshi; the largest if several are given.
-func hopAmount(hop jsonrpc.Value) (amount.MSat, error) {
+// hopAmounts names a route hop's amount: amount_out_msat (v26.06+; read
+// first, then amount_msat, by either() in lightningd/pay.c) and the old
+// msatoshi. A hop may give several, or one twice.
+var hopAmounts = []string{"amount_msat", "amount_out_msat", "msatoshi"}
+
+// hopAmount reads a route hop's amount in msat; of several given, the
+// largest for what leaves, the smallest for what a send to ourselves
+// delivers, so a hop lightningd reads differently across versions is
+// never counted low.
+func hopAmount(hop jsonrpc.Value, largest bool) (amount.MSat, error) {
 	if hop.Kind() != '{' {
 		return 0, fmt.Errorf("a route hop is not an object")
 	}
@@ -126,7 +131,7 @@ func hopAmount(hop jsonrpc.Value) (amount.MSat, error) {
 	found := false
 	var bad error
 	hop.Members(func(k string, v jsonrpc.Value) bool {
-		if k != "amount_msat" && k != "amount_out_msat" && k != "msatoshi" {
+		if !slices.Contains(hopAmounts, k) {
 			return true
 		}
 		a, err := MSat(v)
@@ -134,7 +139,12 @@ func hopAmount(hop jsonrpc.Value) (amount.MSat, error) {
 			bad = fmt.Errorf("%s: %v", k, err)
 			return false
 		}
-		m, found = max(m, a), true
+		if found && largest {
+			a = max(m, a)
+		} else if found {
+			a = min(m, a)
+		}
+		m, found = a, true
 		return true
 	})
 	if bad != nil {
@@ -144,6 +154,31 @@ func hopAmount(hop jsonrpc.Value) (amount.MSat, error) {
 		return 0, fmt.Errorf("a route hop has no amount_msat")
 	}
 	return m, nil
+}
+
+// lastHop reads the node a route ends at: node_id_out (v26.06+) or id.
+// Given several that differ (v26.06 reads the first node_id_out, older
+// versions refuse a name twice), it is none: the send is not one to
+// ourselves.
+func lastHop(hop jsonrpc.Value) string {
+	var id string
+	same := true
+	hop.Members(func(k string, v jsonrpc.Value) bool {
+		if k != "id" && k != "node_id_out" {
+			return true
+		}
+		s, _ := v.String()
+		if id != "" && s != id || s == "" {
+			same = false
+			return false
+		}
+		id = s
+		return true
+	})
+	if !same {
+		return ""
+	}
+	return id
 }
 
 // parseHash reads 64 hex digits.
